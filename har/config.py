@@ -1,0 +1,45 @@
+"""Constants from the paper and the places the package reads and writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Input of both models (paper, section 4): 20 frames, 64x64, RGB, scaled to [0, 1].
+SEQUENCE_LENGTH = 20
+IMAGE_HEIGHT = 64
+IMAGE_WIDTH = 64
+CHANNELS = 3
+INPUT_SHAPE = (SEQUENCE_LENGTH, IMAGE_HEIGHT, IMAGE_WIDTH, CHANNELS)
+COLOR_ORDER = "RGB"
+
+# The four UCF50 classes the paper trains on.
+PAPER_CLASSES = ("WalkingWithDog", "TaiChi", "Swing", "HorseRace")
+# The paper's reported test accuracies on those four classes (random 75/25 split).
+PAPER_ACCURACY = {"convlstm": 0.81, "lrcn": 0.9262}
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_MODELS_DIR = REPO_ROOT / "models"
+SAMPLES_DIR = REPO_ROOT / "samples"
+
+
+def user_data_dir() -> Path:
+    """Where models the user trains are saved (never the shipped folder)."""
+    return Path(os.environ.get("HAR_HOME", Path.home() / ".local" / "share" / "har-studio"))
+
+
+def user_models_dir() -> Path:
+    return Path(os.environ.get("HAR_MODELS_DIR", user_data_dir() / "models"))
+
+
+def cache_dir() -> Path:
+    """Where extracted frames are cached, keyed by file and settings."""
+    return Path(os.environ.get("HAR_CACHE_DIR", Path.home() / ".cache" / "har-studio"))
+
+
+def ucf50_dir() -> Path | None:
+    """The real UCF50 root if the user pointed HAR_UCF50_DIR at one."""
+    value = os.environ.get("HAR_UCF50_DIR")
+    return Path(value).expanduser() if value else None

@@ -1,0 +1,21 @@
+"""The package's own exceptions: each carries one sentence a user can act on."""
+
+
+class HarError(Exception):
+    """Base class for every error a user can cause; the CLI prints it, the app shows it."""
+
+
+class VideoError(HarError):
+    """A file could not be read as a video (missing, empty, truncated, no video stream)."""
+
+
+class DatasetError(HarError):
+    """A dataset folder is not UCF50-shaped, or a class selection / split is impossible."""
+
+
+class ModelError(HarError):
+    """A model or its card is missing, malformed, or does not match the input."""
+
+
+class TrainingError(HarError):
+    """Training cannot start or continue with the given data and settings."""
