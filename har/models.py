@@ -14,6 +14,7 @@ from har.config import INPUT_SHAPE
 ARCHITECTURES = ("convlstm", "lrcn")
 
 
+# fmt: off
 def build_convlstm(num_classes: int) -> keras.Model:
     """Table 2: four ConvLSTM2D blocks (4, 8, 14, 16 filters), each pooled and dropped out."""
     model = keras.Sequential(name="convlstm")
@@ -40,7 +41,7 @@ def build_convlstm(num_classes: int) -> keras.Model:
 
 
 def build_lrcn(num_classes: int) -> keras.Model:
-    """Table 3: a per-frame CNN (16, 32, 64, 64 filters) wrapped in TimeDistributed, then LSTM(32)."""
+    """Table 3: a per-frame CNN (16, 32, 64, 64 filters) in TimeDistributed, then LSTM(32)."""
     model = keras.Sequential(name="lrcn")
     model.add(keras.Input(shape=INPUT_SHAPE))
     model.add(layers.TimeDistributed(
@@ -62,6 +63,7 @@ def build_lrcn(num_classes: int) -> keras.Model:
     model.add(layers.LSTM(32))                                           # (32,)       12,416
     model.add(layers.Dense(num_classes, activation="softmax"))           # 132 for 4 classes
     return model
+# fmt: on
 
 
 def build_model(architecture: str, num_classes: int) -> keras.Model:
