@@ -1,0 +1,140 @@
+"""The `har` command end to end, on real video files and a tiny UCF50-shaped folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from har.cli import main
+from har.media import write_mp4
+
+
+def moving_square_clip(n_frames: int, colour: tuple[int, int, int], speed: int) -> list:
+    """A 96x72 RGB clip: a square of one colour moving right at `speed` px/frame."""
+    frames = []
+    for i in range(n_frames):
+        frame = np.full((72, 96, 3), 40, np.uint8)
+        x = (i * speed) % 80
+        frame[20:40, x : x + 16] = colour
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def tiny_ucf50(tmp_path_factory) -> Path:
+    """2 classes x 4 groups x 2 clips, named like UCF50."""
+    root = tmp_path_factory.mktemp("ucf50")
+    for cls, colour, speed in (("Punch", (220, 40, 40), 3), ("Swing", (40, 40, 220), 7)):
+        for g in range(1, 5):
+            for c in range(1, 3):
+                path = root / cls / f"v_{cls}_g{g:02d}_c{c:02d}.mp4"
+                write_mp4(path, moving_square_clip(24 + g + c, colour, speed), fps=25)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_help_exits_zero(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("predict", "train", "evaluate", "models", "frames", "synth"):
+        assert command in out
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["fly"])
+    assert exc.value.code == 2
+
+
+def test_frames_writes_the_twenty_sampled_frames(tmp_path, capsys):
+    video = write_mp4(tmp_path / "clip.mp4", moving_square_clip(60, (0, 200, 0), 2), fps=25)
+    out = tmp_path / "frames"
+    assert main(["frames", str(video), "--out", str(out)]) == 0
+    images = sorted(out.glob("*.png"))
+    assert len(images) == 20
+    first = cv2.imread(str(images[0]))
+    assert first.shape == (64, 64, 3)
+    # 60 frames -> window 3 -> source frames 0, 3, ..., 57
+    assert "57" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a video at all\n" * 10])
+def test_bad_video_is_one_line_and_exit_1(tmp_path, capsys, content):
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(content)
+    assert main(["frames", str(bad), "--out", str(tmp_path / "f")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_train_on_missing_folder_is_a_clear_error(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path / "nope"), "--model", "lrcn"])
+    assert code == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_console_script_exit_code_without_traceback(tmp_path):
+    bad = tmp_path / "notes.avi"
+    bad.write_text("hello")
+    proc = subprocess.run(
+        [sys.executable, "-m", "har.cli", "predict", str(bad), "--model", "missing-model"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
+
+
+def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
+    args = ["train", "--data", str(tiny_ucf50), "--model", "lrcn", "--epochs", "1"]
+    args += ["--name", "tiny-lrcn", "--classes", "Punch", "Swing"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "test split (group" in out
+    saved = tmp_path / "models" / "tiny-lrcn.keras"
+    assert saved.exists() and (tmp_path / "models" / "tiny-lrcn.json").exists()
+
+    assert main(["models", "--json"]) == 0
+    cards = json.loads(capsys.readouterr().out)
+    card = next(c for c in cards if c["name"] == "tiny-lrcn")
+    assert card["class_names"] == ["Punch", "Swing"]
+    assert card["split"]["mode"] == "group"
+    assert card["synthetic"] is False
+    assert 0.0 <= card["metrics"]["test"]["accuracy"] <= 1.0
+
+    assert main(["evaluate", "--model", "tiny-lrcn", "--data", str(tiny_ucf50), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    # Same split and seed as training, so the same test clips and the same accuracy.
+    assert evaluated["num_clips"] == card["split"]["test"]
+    assert evaluated["accuracy"] == pytest.approx(card["metrics"]["test"]["accuracy"])
+
+    clip = next((tiny_ucf50 / "Swing").glob("*.mp4"))
+    assert main(["predict", str(clip), "--model", "tiny-lrcn", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    probs = result["predictions"][0]["probabilities"]
+    assert set(probs) == {"Punch", "Swing"}
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+    assert result["predictions"][0]["top_class"] == max(probs, key=probs.get)
+
+    # Training again under the same name without --overwrite must not replace the model.
+    before = saved.stat().st_mtime_ns
+    assert main(args) == 1
+    assert "exists" in capsys.readouterr().err
+    assert saved.stat().st_mtime_ns == before
