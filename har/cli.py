@@ -16,6 +16,7 @@ from pathlib import Path
 from har import __version__
 from har.config import PAPER_CLASSES, SHIPPED_MODELS_DIR
 from har.errors import HarError
+from har.tfquiet import import_tensorflow
 
 EXIT_USER_ERROR = 1
 
@@ -25,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in ("predict", "train", "evaluate"):
+            import_tensorflow()
         return args.func(args) or 0
     except HarError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,0 +1,140 @@
+"""Models on disk: <name>.keras beside its card <name>.json, both written atomically.
+
+Shipped models live in the repository's models/; models a user trains go to
+config.user_models_dir() and never replace a shipped one. Loading uses Keras safe mode.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from har.config import SHIPPED_MODELS_DIR, user_models_dir
+from har.errors import ModelError
+from har.fsutil import atomic_path, write_json
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    class_names: list[str]
+    input_shape: list[int]
+    color_order: str
+    parameters: int
+    dataset: dict
+    split: dict
+    metrics: dict
+    training: dict
+    created: str
+    versions: dict
+    synthetic: bool
+    notes: str = ""
+    path: str = field(default="", compare=False)  # where it was loaded from; not saved
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("path")
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "") -> ModelCard:
+        required = [f.name for f in fields(cls) if f.name not in ("notes", "path")]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ModelError(f"Model card {source or '?'} lacks {', '.join(missing)}; retrain it.")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}, path=source)
+
+    @property
+    def shipped(self) -> bool:
+        return Path(self.path).parent.resolve() == SHIPPED_MODELS_DIR.resolve()
+
+
+def save_model(
+    model, card: ModelCard, directory: str | Path | None = None, overwrite: bool = False
+):
+    """Write <dir>/<name>.keras and <name>.json; refuses to replace a model unless overwrite."""
+    if not NAME.match(card.name):
+        raise ModelError(
+            f"Model name {card.name!r} may use only letters, digits, '-', '_' and '.'."
+        )
+    directory = Path(directory) if directory is not None else user_models_dir()
+    target = directory / f"{card.name}.keras"
+    if not overwrite:
+        if target.exists():
+            raise ModelError(
+                f"A model named {card.name!r} already exists in {directory}; pick another name."
+            )
+        if (SHIPPED_MODELS_DIR / f"{card.name}.keras").exists():
+            raise ModelError(f"{card.name!r} is a shipped model's name; pick another name.")
+    with atomic_path(target) as tmp:
+        model.save(tmp)
+    write_json(directory / f"{card.name}.json", card.to_dict())
+    return target
+
+
+def _candidates(name_or_path: str | Path, directories) -> list[Path]:
+    p = Path(name_or_path)
+    if p.suffix in (".keras", ".json") or p.exists():
+        return [p.with_suffix(".keras")]
+    return [Path(d) / f"{name_or_path}.keras" for d in directories]
+
+
+def default_directories() -> list[Path]:
+    return [SHIPPED_MODELS_DIR, user_models_dir()]
+
+
+def load_card(keras_path: Path) -> ModelCard:
+    card_path = keras_path.with_suffix(".json")
+    if not card_path.exists():
+        raise ModelError(f"{keras_path.name} has no model card ({card_path.name}); retrain it.")
+    try:
+        data = json.loads(card_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"Model card {card_path} is not valid JSON ({exc.msg}).") from exc
+    return ModelCard.from_dict(data, str(keras_path))
+
+
+def load_model(name_or_path: str | Path, directories=None):
+    """(keras.Model, ModelCard) for a registry name or a .keras/.json path."""
+    import keras
+
+    directories = directories or default_directories()
+    found = [p for p in _candidates(name_or_path, directories) if p.exists()]
+    if not found:
+        raise ModelError(f"No model {str(name_or_path)!r}; `har models` lists those installed.")
+    path = found[0]
+    card = load_card(path)
+    try:
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # a corrupt or foreign file: say so in one sentence
+        raise ModelError(f"{path.name} could not be loaded as a Keras model ({exc}).") from exc
+    outputs = int(model.output_shape[-1])
+    if outputs != len(card.class_names):
+        raise ModelError(
+            f"{path.name} predicts {outputs} classes but its card names "
+            f"{len(card.class_names)}; the card does not belong to this model."
+        )
+    if list(model.input_shape[1:]) != list(card.input_shape):
+        raise ModelError(
+            f"{path.name} takes input {model.input_shape[1:]}, not the card's {card.input_shape}."
+        )
+    return model, card
+
+
+def list_models(directories=None) -> list[ModelCard]:
+    """Cards of every model found, shipped ones first; broken pairs are skipped with a warning."""
+    cards = []
+    for directory in directories or default_directories():
+        for path in sorted(Path(directory).glob("*.keras")):
+            try:
+                cards.append(load_card(path))
+            except ModelError as exc:
+                warnings.warn(str(exc), stacklevel=2)
+    return cards

@@ -1,0 +1,29 @@
+"""Import TensorFlow without its C++ start-up lines on stderr.
+
+TensorFlow prints oneDNN and CUDA notices from C++ before any log setting applies, so
+TF_CPP_MIN_LOG_LEVEL alone does not hide them; a user of the CLI should see only our
+output. Python-level errors during the import still propagate normally.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def import_tensorflow():
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+
+        tensorflow.zeros([1])  # the first op prints the last of the start-up notices
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tensorflow
