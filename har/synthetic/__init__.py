@@ -49,9 +49,9 @@ def make_actor(
 ) -> Actor:
     w, h = canvas
     spread = {"easy": 0.1, "default": 0.25, "hard": 0.35}[difficulty]
-    height = h * rng.uniform(0.5 - spread / 3, 0.5 + spread / 3)
-    if class_name in ("HorseRace",):
-        height *= 0.75
+    height = h * rng.uniform(0.62 - spread / 3, 0.62 + spread / 3)
+    # Horses, and the swing's and pull-up bar's frames, are taller than the actor.
+    height *= {"HorseRace": 0.75, "Swing": 0.72, "PullUps": 0.72}.get(class_name, 1.0)
     body = Body.random(rng, height)
     travelling = class_name in TRAVELLING
     return Actor(
@@ -81,7 +81,7 @@ def render_clip(
     cls = _check(class_name, difficulty)
     scene_rng = np.random.default_rng([seed, cls, group, 1])  # shared by the group's clips
     clip_rng = np.random.default_rng([seed, cls, group, clip, 2])
-    scene = make_scene(scene_rng, size, difficulty)
+    scene = make_scene(scene_rng, size, difficulty, class_name)
     cam_phase = scene_rng.uniform(0, 2 * np.pi)
     canvas_size = (scene.background.shape[1], scene.background.shape[0])
     actor = make_actor(clip_rng, class_name, canvas_size, scene.ground, difficulty)
@@ -183,3 +183,21 @@ def generate_dataset(
         if bar is not None:
             bar.close()
     return root
+
+
+def cached_dataset(
+    classes: Sequence[str],
+    groups: int = 6,
+    clips_per_group: int = 2,
+    seed: int = 1,
+    difficulty: str = "default",
+    progress: bool | Callable[[int, int], None] = False,
+) -> Path:
+    """A small synthetic set in the cache folder, made on first use (for the app's pages)."""
+    from har.config import cache_dir
+
+    key = f"{'-'.join(sorted(classes))}_g{groups}_c{clips_per_group}_s{seed}_{difficulty}"
+    root = cache_dir() / "synthetic" / key
+    return generate_dataset(
+        root, classes, groups, clips_per_group, difficulty, seed, progress=progress
+    )

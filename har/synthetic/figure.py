@@ -11,6 +11,19 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+# Strong clothing colours that stand out against the muted scenes.
+SHIRTS = [
+    [220, 30, 30],
+    [30, 60, 220],
+    [240, 200, 20],
+    [20, 160, 60],
+    [240, 120, 0],
+    [160, 30, 200],
+    [250, 250, 250],
+    [20, 20, 20],
+    [0, 180, 200],
+]
+
 
 @dataclass
 class Body:
@@ -37,8 +50,12 @@ class Body:
                 [[233, 192, 160], [198, 134, 66], [141, 85, 36], [255, 219, 172], [110, 70, 40]]
             )
         )
-        shirt = tuple(int(v) for v in rng.integers(30, 230, 3))
-        trousers = tuple(int(v) for v in rng.integers(20, 160, 3))
+        shirt = (
+            tuple(int(v) for v in rng.choice(SHIRTS))
+            if rng.random() < 0.8
+            else tuple(int(v) for v in rng.integers(30, 230, 3))
+        )
+        trousers = tuple(int(v) for v in rng.integers(10, 90, 3))
         s = rng.uniform(0.9, 1.1, 6)
         return cls(
             torso=2.0 * u * s[0],
@@ -47,7 +64,7 @@ class Body:
             thigh=1.4 * u * s[3],
             shin=1.35 * u * s[4],
             head=0.42 * u * s[5],
-            width=max(2.0, 0.34 * u * rng.uniform(0.85, 1.2)),
+            width=max(2.5, 0.42 * u * rng.uniform(0.85, 1.2)),
             skin=skin,
             shirt=shirt,
             trousers=trousers,

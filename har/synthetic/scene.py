@@ -16,7 +16,7 @@ from har.synthetic.figure import Body, Pose, draw_person
 DIFFICULTY = {
     #           shake  pan   zoom  light  noise  occlude  distract  clutter
     "easy":    (0.0,   0.0,  0.0,  0.05,  2.0,   0.0,     0.0,      2),
-    "default": (0.8,   0.06, 0.06, 0.15,  5.0,   0.35,    0.5,      5),
+    "default": (0.8,   0.06, 0.06, 0.15,  5.0,   0.3,     0.5,      3),
     "hard":    (1.8,   0.12, 0.12, 0.30,  9.0,   0.6,     0.9,      9),
 }  # fmt: skip
 MARGIN = 1.25  # the canvas is this much larger than the output, so the camera can move
@@ -41,13 +41,43 @@ def _colour(rng, lo=0, hi=255) -> tuple[int, int, int]:
     return tuple(int(v) for v in rng.integers(lo, hi, 3))
 
 
-def make_scene(rng: np.random.Generator, size: tuple[int, int], difficulty: str) -> Scene:
-    """A random background with horizon, textures and clutter, plus camera and light style."""
+# Where an action typically happens, as in UCF50 (horse races on a track, swings in a
+# playground): (ground colour, sky/wall colour, indoor?). Classes not listed here get a
+# random setting, so for them only the motion tells the class.
+SETTINGS = {
+    "HorseRace": ((150, 110, 70), (150, 190, 230), False),  # dirt track
+    "Swing": ((215, 195, 140), (160, 200, 235), False),  # playground sand
+    "WalkingWithDog": ((135, 135, 140), (175, 200, 225), False),  # pavement
+    "TaiChi": ((90, 150, 80), (190, 215, 235), False),  # park lawn
+    "PullUps": ((120, 110, 100), (215, 205, 185), True),  # gym
+    "PushUps": ((70, 90, 150), (210, 210, 200), True),  # exercise mat
+}
+
+
+def _jitter(rng, colour, amount: float) -> np.ndarray:
+    return np.clip(np.array(colour, float) + rng.normal(0, amount, 3), 0, 255)
+
+
+def make_scene(
+    rng: np.random.Generator, size: tuple[int, int], difficulty: str, class_name: str = ""
+) -> Scene:
+    """A background with horizon, textures and clutter, plus camera and light style."""
     shake, pan, zoom, light, noise, occlude, distract, clutter = DIFFICULTY[difficulty]
     w, h = int(size[0] * MARGIN), int(size[1] * MARGIN)
     horizon = int(h * rng.uniform(0.4, 0.62))
-    sky_top, sky_low = np.array(_colour(rng, 90, 255)), np.array(_colour(rng, 120, 255))
-    ground_col = np.array(_colour(rng, 30, 200))
+    # Muted scene colours (mixed towards grey) so the actor stands out from the scenery.
+    grey = np.array([150.0, 150.0, 150.0])
+    if class_name in SETTINGS:
+        ground, sky, indoor = SETTINGS[class_name]
+        spread = {"easy": 12, "default": 22, "hard": 40}[difficulty]
+        sky_top, sky_low = _jitter(rng, sky, spread), _jitter(rng, sky, spread)
+        if indoor:
+            sky_low = sky_top
+        ground_col = _jitter(rng, ground, spread)
+    else:
+        sky_top = 0.5 * grey + 0.5 * np.array(_colour(rng, 90, 255))
+        sky_low = 0.5 * grey + 0.5 * np.array(_colour(rng, 120, 255))
+        ground_col = 0.45 * grey + 0.55 * np.array(_colour(rng, 40, 200))
     img = np.empty((h, w, 3), np.float32)
     ramp = np.linspace(0, 1, horizon)[:, None, None]
     img[:horizon] = sky_top * (1 - ramp) + sky_low * ramp
@@ -58,18 +88,23 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int], difficulty: str)
         (w, h),
         interpolation=cv2.INTER_CUBIC,
     )
-    img += texture[:, :, None] * rng.uniform(4, 14)
+    img += texture[:, :, None] * rng.uniform(3, 8)
     img = np.clip(img, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(clutter // 2, clutter + 1))):
-        col = _colour(rng, 20, 230)
+        col = tuple(int(0.5 * 150 + 0.5 * c) for c in _colour(rng, 20, 230))
         x0 = int(rng.integers(0, w))
-        bw, bh = int(rng.integers(6, w // 5)), int(rng.integers(8, int(horizon * 0.8) + 9))
+        bw, bh = int(rng.integers(6, w // 7)), int(rng.integers(8, int(horizon * 0.6) + 9))
         if rng.random() < 0.5:  # a building or a wall
             cv2.rectangle(img, (x0, horizon - bh), (x0 + bw, horizon), col, -1)
         else:  # a tree
             cv2.line(img, (x0, horizon), (x0, horizon - bh // 2), (90, 60, 30), 2)
             cv2.circle(img, (x0, horizon - bh // 2), max(3, bw // 2), col, -1, cv2.LINE_AA)
     ground = h * rng.uniform(0.76, 0.84)  # inside the visible crop
+    if class_name == "HorseRace":  # the track's rails
+        rail_y = int(ground - h * rng.uniform(0.25, 0.35))
+        cv2.line(img, (0, rail_y), (w, rail_y), (235, 235, 235), 2)
+        for x in range(int(rng.integers(0, 20)), w, 20):
+            cv2.line(img, (x, rail_y), (x, rail_y + int(h * 0.08)), (235, 235, 235), 1)
     ow, oh = int(w * rng.uniform(0.06, 0.16)), int(h * rng.uniform(0.3, 0.8))
     ox = int(rng.uniform(0.1, 0.9) * w)
     return Scene(
