@@ -17,7 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from har.config import IMAGE_HEIGHT, IMAGE_WIDTH, SEQUENCE_LENGTH, VIDEO_EXTENSIONS, cache_dir
+from har.config import (
+    IMAGE_HEIGHT,
+    IMAGE_WIDTH,
+    SAMPLES_DIR,
+    SEQUENCE_LENGTH,
+    VIDEO_EXTENSIONS,
+    cache_dir,
+)
 from har.errors import DatasetError
 from har.fsutil import atomic_path
 from har.video import SAMPLER_VERSION, read_clip
@@ -236,3 +243,12 @@ def load_frames(
     if bar is not None:
         bar.close()
     return x, y
+
+
+def list_samples(root: str | Path = SAMPLES_DIR) -> dict[str, list[Path]]:
+    """The shipped sample clips by class: samples/<Class>_<n>.mp4."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(Path(root).glob("*")):
+        if path.suffix.lower() in VIDEO_EXTENSIONS and "_" in path.stem:
+            found.setdefault(path.stem.rsplit("_", 1)[0], []).append(path)
+    return found

@@ -69,11 +69,17 @@ def prepare_data(
     workers: int | None = None,
     progress: bool | Callable[[int, int], None] = True,
 ) -> PreparedData:
-    """Scan a UCF50-shaped folder, keep `classes` (all if None), split, and load frames."""
+    """Scan a UCF50-shaped folder, keep `classes` (all if None), split, and load frames.
+
+    split_mode: "group", "random", or "all" (no training: every clip is a test clip).
+    """
     dataset = scan(root)
     if classes:
         dataset = dataset.subset(classes)
-    split = split_clips(dataset.clips, mode=split_mode, seed=seed)
+    if split_mode == "all":  # a fresh, never-seen set: every clip is a test clip
+        split = Split([], [], sorted(dataset.clips, key=lambda c: str(c.path)), "all", seed)
+    else:
+        split = split_clips(dataset.clips, mode=split_mode, seed=seed)
     class_names = list(dataset.classes)
     everything = split.train + split.val + split.test
     x, y = load_frames(everything, class_names, cache=cache, workers=workers, progress=progress)

@@ -1,0 +1,131 @@
+"""Predict: a sample clip or an upload, the 20 frames the models see, predictions side by side."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import streamlit as st
+
+from app_common import UNCERTAIN_BELOW, load_predictors, synthetic_notice
+from har.charts import probability_bars
+from har.config import cache_dir
+from har.datasets import list_samples
+from har.errors import HarError
+from har.media import browser_playable
+from har.video import read_clip
+
+UPLOAD_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Keep an upload on disk (keyed by content) so it can be decoded and played."""
+    if not data:
+        raise HarError(f"{name} is empty (0 bytes); upload the video again.")
+    suffix = Path(name).suffix.lower() or ".bin"
+    path = cache_dir() / "uploads" / f"{hashlib.sha1(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        from har.fsutil import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    return path
+
+
+def source_ui() -> Path | None:
+    """Sample gallery by class (shipped samples, plus UCF50 clips when set) or an upload."""
+    choice = st.radio("Video", ["Sample clip", "Upload"], horizontal=True, key="source")
+    if choice == "Upload":
+        uploaded = st.file_uploader("Upload a video", type=UPLOAD_TYPES)
+        if uploaded is None:
+            return None
+        return save_upload(uploaded.name, uploaded.getvalue())
+    gallery = {f"{cls} (sample)": paths for cls, paths in list_samples().items()}
+    root = st.session_state.get("ucf50_root")
+    if root is not None:
+        from app_common import scan_dataset
+
+        for clip in scan_dataset(str(root)).clips:
+            gallery.setdefault(f"{clip.label} (UCF50)", []).append(clip.path)
+    if not gallery:
+        st.info("No sample clips found in samples/.")
+        return None
+    left, right = st.columns(2)
+    cls = left.selectbox("Class", sorted(gallery), key="sample_class")
+    paths = gallery[cls]
+    return right.selectbox("Clip", paths, format_func=lambda p: p.name, key="sample_clip")
+
+
+def frames_ui(clip) -> None:
+    st.markdown(
+        f"**The 20 frames the models see**: {clip.frame_count} frames at {clip.fps:.1f} fps "
+        f"({clip.duration:.1f} s, {clip.width}x{clip.height}); every "
+        f"{max(clip.frame_count // 20, 1)}th frame, resized to 64x64."
+    )
+    if clip.padded:
+        st.info(f"Only {clip.frame_count} frames: some were repeated to make 20.")
+    for row in range(0, len(clip.indices), 10):
+        cols = st.columns(10)
+        for col, i in zip(cols, range(row, min(row + 10, len(clip.indices))), strict=False):
+            big = cv2.resize(clip.pixels[i], (128, 128), interpolation=cv2.INTER_NEAREST)
+            col.image(big, caption=f"#{clip.indices[i]} · {clip.times[i]:.2f}s")
+
+
+def predictions_ui(predictors: list, clip, decode_seconds: float) -> None:
+    cols = st.columns(len(predictors))
+    for col, predictor in zip(cols, predictors, strict=True):
+        result = predictor.predict_frames(clip.pixels, clip, decode_seconds)
+        with col, st.container(border=True):
+            st.markdown(f"### {predictor.card.architecture.upper()}")
+            st.caption(
+                predictor.card.name + (" · synthetic-trained" if predictor.card.synthetic else "")
+            )
+            st.metric(
+                "Prediction",
+                result.top_class,
+                f"{result.confidence:.0%} confidence",
+                delta_color="off",
+            )
+            if result.confidence < UNCERTAIN_BELOW:
+                st.warning(f"Uncertain: no class above {UNCERTAIN_BELOW:.0%}.")
+            st.plotly_chart(
+                probability_bars(result.class_names, result.probabilities),
+                key=f"bars-{predictor.card.name}",
+            )
+            st.caption(
+                f"decode {result.decode_seconds * 1000:.0f} ms (shared) · "
+                f"model {result.model_seconds * 1000:.1f} ms"
+            )
+
+
+st.title("Predict")
+loaded = load_predictors()
+for problem in loaded["problems"]:
+    st.error(problem)
+all_predictors = loaded["predictors"]
+if not all_predictors:
+    st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
+    st.stop()
+names = list(all_predictors)
+default = [n for n in names if n.endswith("paper4")] or names[:2]
+chosen = st.multiselect("Models", names, default=default, key="models")
+predictors = [all_predictors[n] for n in chosen]
+synthetic_notice([p.card for p in predictors])
+
+try:
+    path = source_ui()
+    if path is not None:
+        import time
+
+        start = time.perf_counter()
+        clip = read_clip(path)
+        decode_seconds = time.perf_counter() - start
+        st.video(str(browser_playable(path)))
+        frames_ui(clip)
+        if predictors:
+            predictions_ui(predictors, clip, decode_seconds)
+        else:
+            st.info("Pick at least one model.")
+except HarError as exc:
+    st.error(str(exc))
