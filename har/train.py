@@ -149,7 +149,12 @@ def train_model(
         callbacks.append(bridge)
     start = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=0
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles, seeded
+        verbose=0,
     )
     seconds = time.perf_counter() - start
     stopped_by_user = bool(bridge and bridge.stopped_by_user)
