@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from har.config import SHIPPED_MODELS_DIR
+from har.config import REPO_ROOT, SHIPPED_MODELS_DIR
 from har.jobs import get_job
 
 TIMEOUT = 240
+APP = REPO_ROOT / "streamlit_app.py"  # absolute: AppTest resolves relative paths from tests/
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +20,7 @@ def isolated(tmp_path, monkeypatch):
 
 
 def app() -> AppTest:
-    return AppTest.from_file("streamlit_app.py", default_timeout=TIMEOUT).run()
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
 
 
 def test_shipped_models_exist():
