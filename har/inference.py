@@ -42,10 +42,15 @@ class Predictor:
 
     def __init__(self, model, card: ModelCard) -> None:
         self.model, self.card = model, card
+
+        def forward(x):
+            return model(x, training=False)
+
+        # autograph=False: a plain Keras call needs no conversion (and it would warn).
         self._forward = tf.function(
-            lambda x: model(x, training=False),
+            forward,
             input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32)],
-            reduce_retracing=True,
+            autograph=False,
         )
         self._forward(tf.zeros([1, *INPUT_SHAPE], tf.float32))  # trace and warm once
 
