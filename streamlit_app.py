@@ -42,10 +42,10 @@ def home() -> None:
 
 
 pages = [
-    st.Page(home, title="Home", icon="🏠", default=True),
-    st.Page("pages/1_Predict.py", title="Predict", icon="🎬"),
-    st.Page("pages/2_Evaluate.py", title="Evaluate", icon="📊"),
-    st.Page("pages/3_Retrain.py", title="Retrain", icon="🏋️"),
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/1_Predict.py", title="Predict", icon=":material/movie:"),
+    st.Page("app_pages/2_Evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("app_pages/3_Retrain.py", title="Retrain", icon=":material/model_training:"),
 ]
 st.set_page_config(page_title="HAR Studio", page_icon="🎬", layout="wide")
 navigation = st.navigation(pages)

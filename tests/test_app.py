@@ -41,7 +41,7 @@ def test_home_lists_the_models_and_says_synthetic():
 
 def test_predict_a_sample_with_both_models():
     at = app()
-    at.switch_page("pages/1_Predict.py").run()
+    at.switch_page("app_pages/1_Predict.py").run()
     assert not at.exception
     at.selectbox(key="sample_class").set_value("TaiChi (sample)").run()
     predictions = [m for m in at.metric if m.label == "Prediction"]
@@ -50,6 +50,8 @@ def test_predict_a_sample_with_both_models():
     assert any("Trained on synthetic clips" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) == 2
     assert len(at.get("imgs")) == 20 or len(at.image) == 20  # the 20 frames the models see
+    at.selectbox(key="sample_class").set_value("Punch (sample)").run()  # a class they don't know
+    assert sum("Punch is not one of them" in i.value for i in at.info) == 2
 
 
 def test_a_corrupt_clip_shows_its_message_and_the_app_keeps_working(tmp_path):
@@ -59,7 +61,7 @@ def test_a_corrupt_clip_shows_its_message_and_the_app_keeps_working(tmp_path):
         (bad / cls / f"v_{cls}_g01_c01.avi").write_text("this is not a video\n" * 40)
     at = app()
     at.sidebar.text_input[0].input(str(bad)).run()
-    at.switch_page("pages/1_Predict.py").run()
+    at.switch_page("app_pages/1_Predict.py").run()
     at.selectbox(key="sample_class").set_value("Punch (UCF50)").run()
     assert not at.exception
     assert any("not a video" in e.value for e in at.error)
@@ -69,7 +71,7 @@ def test_a_corrupt_clip_shows_its_message_and_the_app_keeps_working(tmp_path):
 
 def test_retrain_two_classes_for_one_epoch_then_save(tmp_path):
     at = app()
-    at.switch_page("pages/3_Retrain.py").run()
+    at.switch_page("app_pages/3_Retrain.py").run()
     at.multiselect(key="rt_classes").set_value(["Swing", "Punch"])
     at.number_input(key="rt_epochs").set_value(1)
     at.slider(key="rt_groups").set_value(3)
@@ -93,7 +95,7 @@ def test_retrain_two_classes_for_one_epoch_then_save(tmp_path):
 
 def test_evaluate_shows_metrics_tables_and_the_papers_figures():
     at = app()
-    at.switch_page("pages/2_Evaluate.py").run()
+    at.switch_page("app_pages/2_Evaluate.py").run()
     at.slider(key="eval_groups").set_value(2)
     at.button(key="run_eval").click().run()
     assert not at.exception

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import cv2
@@ -33,14 +34,17 @@ def save_upload(name: str, data: bytes) -> Path:
     return path
 
 
-def source_ui() -> Path | None:
-    """Sample gallery by class (shipped samples, plus UCF50 clips when set) or an upload."""
+def source_ui() -> tuple[Path | None, str | None]:
+    """Sample gallery by class (shipped samples, plus UCF50 clips when set) or an upload.
+
+    Returns the video's path and, for a gallery clip, its true class.
+    """
     choice = st.radio("Video", ["Sample clip", "Upload"], horizontal=True, key="source")
     if choice == "Upload":
         uploaded = st.file_uploader("Upload a video", type=UPLOAD_TYPES)
         if uploaded is None:
-            return None
-        return save_upload(uploaded.name, uploaded.getvalue())
+            return None, None
+        return save_upload(uploaded.name, uploaded.getvalue()), None
     gallery = {f"{cls} (sample)": paths for cls, paths in list_samples().items()}
     root = st.session_state.get("ucf50_root")
     if root is not None:
@@ -50,18 +54,20 @@ def source_ui() -> Path | None:
             gallery.setdefault(f"{clip.label} (UCF50)", []).append(clip.path)
     if not gallery:
         st.info("No sample clips found in samples/.")
-        return None
+        return None, None
     left, right = st.columns(2)
     cls = left.selectbox("Class", sorted(gallery), key="sample_class")
     paths = gallery[cls]
-    return right.selectbox("Clip", paths, format_func=lambda p: p.name, key="sample_clip")
+    path = right.selectbox("Clip", paths, format_func=lambda p: p.name, key="sample_clip")
+    return path, cls.rsplit(" (", 1)[0]
 
 
 def frames_ui(clip) -> None:
+    window = max(clip.frame_count // 20, 1)
     st.markdown(
-        f"**The 20 frames the models see**: {clip.frame_count} frames at {clip.fps:.1f} fps "
-        f"({clip.duration:.1f} s, {clip.width}x{clip.height}); every "
-        f"{max(clip.frame_count // 20, 1)}th frame, resized to 64x64."
+        f"**The 20 frames the models see**: of {clip.frame_count} frames, one every {window} "
+        f"(frames {clip.indices[0]} to {clip.indices[-1]}), each resized to 64x64. "
+        "Captions: source frame number and time."
     )
     if clip.padded:
         st.info(f"Only {clip.frame_count} frames: some were repeated to make 20.")
@@ -72,30 +78,41 @@ def frames_ui(clip) -> None:
             col.image(big, caption=f"#{clip.indices[i]} · {clip.times[i]:.2f}s")
 
 
-def predictions_ui(predictors: list, clip, decode_seconds: float) -> None:
+def predictions_ui(predictors: list, clip, decode_seconds: float, truth: str | None) -> None:
     cols = st.columns(len(predictors))
     for col, predictor in zip(cols, predictors, strict=True):
+        card = predictor.card
         result = predictor.predict_frames(clip.pixels, clip, decode_seconds)
         with col, st.container(border=True):
-            st.markdown(f"### {predictor.card.architecture.upper()}")
-            st.caption(
-                predictor.card.name + (" · synthetic-trained" if predictor.card.synthetic else "")
-            )
+            st.markdown(f"### {card.architecture.upper()}")
+            st.caption(card.name + (" · trained on synthetic clips" if card.synthetic else ""))
             st.metric(
                 "Prediction",
                 result.top_class,
                 f"{result.confidence:.0%} confidence",
                 delta_color="off",
             )
+            if truth is not None and truth not in card.class_names:
+                st.info(
+                    f"This model knows {len(card.class_names)} classes and {truth} is not one "
+                    "of them, so it can only answer with the nearest class it knows."
+                )
             if result.confidence < UNCERTAIN_BELOW:
-                st.warning(f"Uncertain: no class above {UNCERTAIN_BELOW:.0%}.")
+                st.warning(
+                    f"Uncertain: no class above {UNCERTAIN_BELOW:.0%}."
+                    + (
+                        " A model trained on synthetic clips is out of its depth on real footage."
+                        if card.synthetic
+                        else ""
+                    )
+                )
             st.plotly_chart(
                 probability_bars(result.class_names, result.probabilities),
-                key=f"bars-{predictor.card.name}",
+                key=f"bars-{card.name}",
             )
             st.caption(
-                f"decode {result.decode_seconds * 1000:.0f} ms (shared) · "
-                f"model {result.model_seconds * 1000:.1f} ms"
+                f"model {result.model_seconds * 1000:.1f} ms · "
+                f"decoding the clip {result.decode_seconds * 1000:.0f} ms (shared)"
             )
 
 
@@ -114,18 +131,23 @@ predictors = [all_predictors[n] for n in chosen]
 synthetic_notice([p.card for p in predictors])
 
 try:
-    path = source_ui()
+    path, truth = source_ui()
     if path is not None:
-        import time
-
         start = time.perf_counter()
         clip = read_clip(path)
         decode_seconds = time.perf_counter() - start
-        st.video(str(browser_playable(path)))
+        video_col, predictions_col = st.columns([1, 2])
+        with video_col:
+            st.video(str(browser_playable(path)))
+            st.caption(
+                f"{Path(path).name}: {clip.width}x{clip.height}, {clip.fps:.1f} fps, "
+                f"{clip.duration:.1f} s" + (f" · true class {truth}" if truth else "")
+            )
+        with predictions_col:
+            if predictors:
+                predictions_ui(predictors, clip, decode_seconds, truth)
+            else:
+                st.info("Pick at least one model.")
         frames_ui(clip)
-        if predictors:
-            predictions_ui(predictors, clip, decode_seconds)
-        else:
-            st.info("Pick at least one model.")
 except HarError as exc:
     st.error(str(exc))
