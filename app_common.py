@@ -82,6 +82,26 @@ def scan_dataset(root: str):
     return scan(root)
 
 
+def models_ui(key: str) -> dict:
+    """The model picker every predicting page starts with: name -> Predictor of the chosen.
+
+    Shows models that failed to load, stops the page when there are none, defaults to the
+    paper's pair, and shows the synthetic notice for the chosen ones.
+    """
+    loaded = load_predictors()
+    for problem in loaded["problems"]:
+        st.error(problem)
+    predictors = loaded["predictors"]
+    if not predictors:
+        st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
+        st.stop()
+    names = list(predictors)
+    default = [n for n in names if n.endswith("paper4")] or names[:2]
+    chosen = st.multiselect("Models", names, default=default, key=key)
+    synthetic_notice([predictors[n].card for n in chosen])
+    return {n: predictors[n] for n in chosen}
+
+
 def synthetic_notice(cards) -> None:
     """The honest line every predicting page shows when a model learned from synthetic clips."""
     names = [c.name for c in cards if c.synthetic]

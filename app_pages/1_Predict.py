@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import streamlit as st
 
-from app_common import UNCERTAIN_BELOW, load_predictors, synthetic_notice
+from app_common import UNCERTAIN_BELOW, models_ui
 from har.charts import probability_bars
 from har.config import cache_dir
 from har.datasets import list_samples
@@ -117,18 +117,7 @@ def predictions_ui(predictors: list, clip, decode_seconds: float, truth: str | N
 
 
 st.title("Predict")
-loaded = load_predictors()
-for problem in loaded["problems"]:
-    st.error(problem)
-all_predictors = loaded["predictors"]
-if not all_predictors:
-    st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
-    st.stop()
-names = list(all_predictors)
-default = [n for n in names if n.endswith("paper4")] or names[:2]
-chosen = st.multiselect("Models", names, default=default, key="models")
-predictors = [all_predictors[n] for n in chosen]
-synthetic_notice([p.card for p in predictors])
+predictors = list(models_ui(key="models").values())
 
 try:
     path, truth = source_ui()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_common import load_predictors, synthetic_notice
+from app_common import load_predictors, models_ui
 from har.charts import confusion_heatmap
 from har.config import PAPER_ACCURACY
 from har.errors import HarError
@@ -80,15 +80,9 @@ def report_ui(name: str, card, report: dict, where: str) -> None:
 
 
 st.title("Evaluate")
-predictors = load_predictors()["predictors"]
-if not predictors:
-    st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
-    st.stop()
-names = list(predictors)
-default = [n for n in names if n.endswith("paper4")] or names[:2]
-chosen = st.multiselect("Models", names, default=default, key="eval_models")
+predictors = models_ui(key="eval_models")
+chosen = list(predictors)
 cards = [predictors[n].card for n in chosen]
-synthetic_notice(cards)
 if chosen:
     source, mode, seed = data_ui(cards[0])
     if st.button("Evaluate", type="primary", key="run_eval"):
