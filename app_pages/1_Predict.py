@@ -63,14 +63,15 @@ def source_ui() -> tuple[Path | None, str | None]:
 
 
 def frames_ui(clip) -> None:
-    window = max(clip.frame_count // 20, 1)
+    n = len(clip.indices)
+    window = max(clip.frame_count // n, 1)  # as har.video.sample_indices
     st.markdown(
-        f"**The 20 frames the models see**: of {clip.frame_count} frames, one every {window} "
+        f"**The {n} frames the models see**: of {clip.frame_count} frames, one every {window} "
         f"(frames {clip.indices[0]} to {clip.indices[-1]}), each resized to 64x64. "
         "Captions: source frame number and time."
     )
     if clip.padded:
-        st.info(f"Only {clip.frame_count} frames: some were repeated to make 20.")
+        st.info(f"Only {clip.frame_count} frames: some were repeated to make {n}.")
     for row in range(0, len(clip.indices), 10):
         cols = st.columns(10)
         for col, i in zip(cols, range(row, min(row + 10, len(clip.indices))), strict=False):
