@@ -34,6 +34,11 @@ def user_models_dir() -> Path:
     return Path(os.environ.get("HAR_MODELS_DIR", user_data_dir() / "models"))
 
 
+def runs_dir() -> Path:
+    """Where training runs started from the app keep their progress and models."""
+    return Path(os.environ.get("HAR_RUNS_DIR", user_data_dir() / "runs"))
+
+
 def cache_dir() -> Path:
     """Where extracted frames are cached, keyed by file and settings."""
     return Path(os.environ.get("HAR_CACHE_DIR", Path.home() / ".cache" / "har-studio"))

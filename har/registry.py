@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -17,6 +18,31 @@ from har.errors import ModelError
 from har.fsutil import atomic_path, write_json
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME_LENGTH = 64
+
+
+def check_name(name: str, directory: str | Path | None = None, overwrite: bool = False) -> str:
+    """`name` if a model may be saved under it in `directory`; ModelError saying why not."""
+    name = str(name).strip()
+    if not name:
+        raise ModelError("Give the model a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ModelError(
+            f"A model name may be at most {MAX_NAME_LENGTH} characters; this one has {len(name)}."
+        )
+    if not NAME.match(name) or name.endswith("."):
+        raise ModelError(
+            f"Model name {name!r} may use only letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit."
+        )
+    directory = Path(directory) if directory is not None else user_models_dir()
+    if (SHIPPED_MODELS_DIR / f"{name}.keras").exists() and (
+        directory.resolve() != SHIPPED_MODELS_DIR.resolve() or not overwrite
+    ):
+        raise ModelError(f"{name!r} is a shipped model's name; pick another name.")
+    if not overwrite and (directory / f"{name}.keras").exists():
+        raise ModelError(f"A model named {name!r} already exists; pick another name.")
+    return name
 
 
 @dataclass
@@ -60,22 +86,28 @@ def save_model(
     model, card: ModelCard, directory: str | Path | None = None, overwrite: bool = False
 ):
     """Write <dir>/<name>.keras and <name>.json; refuses to replace a model unless overwrite."""
-    if not NAME.match(card.name):
-        raise ModelError(
-            f"Model name {card.name!r} may use only letters, digits, '-', '_' and '.'."
-        )
     directory = Path(directory) if directory is not None else user_models_dir()
+    check_name(card.name, directory, overwrite)
     target = directory / f"{card.name}.keras"
-    if not overwrite:
-        if target.exists():
-            raise ModelError(
-                f"A model named {card.name!r} already exists in {directory}; pick another name."
-            )
-        if (SHIPPED_MODELS_DIR / f"{card.name}.keras").exists():
-            raise ModelError(f"{card.name!r} is a shipped model's name; pick another name.")
     with atomic_path(target) as tmp:
         model.save(tmp)
     write_json(directory / f"{card.name}.json", card.to_dict())
+    return target
+
+
+def install_model(
+    keras_file: str | Path, card: ModelCard, name: str, directory: str | Path | None = None
+) -> Path:
+    """Copy a saved .keras file and its card into the registry as `name`, without loading it.
+
+    The app's server saves a model trained in another process this way: no TensorFlow needed.
+    """
+    directory = Path(directory) if directory is not None else user_models_dir()
+    name = check_name(name, directory)
+    target = directory / f"{name}.keras"
+    with atomic_path(target) as tmp:
+        shutil.copyfile(keras_file, tmp)
+    write_json(directory / f"{name}.json", {**card.to_dict(), "name": name})
     return target
 
 

@@ -9,7 +9,7 @@ memory than float arrays, and the input work overlaps the model's with prefetch)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -17,31 +17,7 @@ import tensorflow as tf
 
 from har.errors import TrainingError
 from har.models import build_model
-
-PAPER_EPOCHS = {"convlstm": 50, "lrcn": 70}
-PAPER_PATIENCE = {"convlstm": 10, "lrcn": 15}
-
-
-@dataclass
-class TrainConfig:
-    architecture: str
-    epochs: int | None = None  # None: the paper's 50 (ConvLSTM) / 70 (LRCN)
-    batch_size: int = 4
-    learning_rate: float = 1e-3
-    patience: int | None = None  # None: the paper's 10 (ConvLSTM) / 15 (LRCN)
-    seed: int = 27
-
-    def resolved(self) -> TrainConfig:
-        """This config with the paper's defaults filled in."""
-        if self.architecture not in PAPER_EPOCHS:
-            raise TrainingError(f"Unknown model {self.architecture!r}; choose convlstm or lrcn.")
-        return replace(
-            self,
-            epochs=self.epochs or PAPER_EPOCHS[self.architecture],
-            patience=self.patience
-            if self.patience is not None
-            else PAPER_PATIENCE[self.architecture],
-        )
+from har.recipe import PAPER_EPOCHS, PAPER_PATIENCE, TrainConfig  # noqa: F401 (re-exported)
 
 
 class TrainingListener:
