@@ -47,6 +47,8 @@ def training_curves(history: Sequence[dict], metric: str) -> go.Figure:
     fig.update_layout(
         title=metric, xaxis_title="epoch", height=300, margin=dict(l=10, r=10, t=40, b=10)
     )
+    # whole epochs only: at most about ten ticks, never "1.5"
+    fig.update_xaxes(tickformat="d", tick0=1, dtick=max(1, -(-len(epochs) // 10)))
     if metric == "accuracy":
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig

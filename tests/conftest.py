@@ -116,3 +116,9 @@ def make_video(tmp_path):
         return write_cv2_video(path, n_frames, fourcc, **kw)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_runs(tmp_path, monkeypatch):
+    """Training runs a test starts go to its own folder, never the user's run list."""
+    monkeypatch.setenv("HAR_RUNS_DIR", str(tmp_path / "runs"))
