@@ -1,7 +1,9 @@
-"""What the app's pages share: cached loaders and a few drawing helpers.
+"""What the app's pages share: the page setup, cached loaders and a few drawing helpers.
 
-Loaders are cached once per process (st.cache_resource), so models load once, not on every
-rerun. Everything that computes lives in `har`; this module only draws and caches.
+Every page (streamlit_app.py and each file in pages/) calls `setup_page` first, so a page
+opened first, by any URL, has the same layout, sidebar and navigation. Loaders are cached once
+per process (st.cache_resource), so models load once, not on every rerun. Everything that
+computes lives in `har`; this module only draws and caches.
 """
 
 from __future__ import annotations
@@ -15,6 +17,26 @@ from har.config import ucf50_dir
 from har.errors import HarError
 
 UNCERTAIN_BELOW = 0.5
+# (file, label, icon): the sidebar's navigation, in order. Streamlit's own pages/ list would
+# label the home page "streamlit app" and cannot carry icons, so we draw our own.
+PAGES = [
+    ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/1_Predict.py", "Predict", ":material/movie:"),
+    ("pages/2_Evaluate.py", "Evaluate", ":material/analytics:"),
+    ("pages/3_Retrain.py", "Retrain", ":material/model_training:"),
+]
+
+
+def setup_page(title: str) -> None:
+    """What every page does first: page config, navigation and the sidebar's data folder."""
+    st.set_page_config(page_title=f"{title} · HAR Studio", page_icon="🎬", layout="wide")
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+    st.session_state["ucf50_root"] = ucf50_root_ui()
+
+
 SYNTHETIC_WARNING = (
     "**Trained on synthetic clips.** {names} learned from HAR Studio's drawn figures, not real "
     "video, so on real footage their predictions mean little. Train on a real UCF50 folder "
@@ -97,7 +119,12 @@ def models_ui(key: str) -> dict:
         st.stop()
     names = list(predictors)
     default = [n for n in names if n.endswith("paper4")] or names[:2]
-    chosen = st.multiselect("Models", names, default=default, key=key)
+    current = [n for n in st.session_state.get(key, default) if n in names]
+    just_saved = st.session_state.pop("just_saved", None)
+    if just_saved in names and just_saved not in current:  # saved on Retrain: chosen here
+        current.append(just_saved)
+    st.session_state[key] = current
+    chosen = st.multiselect("Models", names, key=key)
     synthetic_notice([predictors[n].card for n in chosen])
     return {n: predictors[n] for n in chosen}
 
@@ -113,6 +140,7 @@ def card_summary(card) -> str:
     test = card.metrics.get("test", {})
     data = "synthetic clips" if card.synthetic else f"{card.dataset.get('kind', '?')} data"
     split = card.split
+    training = card.training if isinstance(card.training, dict) else {}
     line = (
         f"**{card.architecture.upper()}** · {card.parameters:,} parameters · "
         f"{len(card.class_names)} classes ({', '.join(card.class_names)}) · trained on {data}"
@@ -122,4 +150,6 @@ def card_summary(card) -> str:
             f" · test accuracy **{test['accuracy']:.1%}**, macro F1 {test['macro_f1']:.3f} "
             f"on {split.get('test', '?')} held-out clips ({split.get('mode', '?')} split)"
         )
+    if training.get("stopped_by_user"):
+        line += f" · **stopped early by the user after {training.get('epochs_run', '?')} epochs**"
     return line

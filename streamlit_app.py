@@ -1,10 +1,10 @@
-"""HAR Studio: the home page and the app's navigation. Run: streamlit run streamlit_app.py"""
+"""HAR Studio: the home page. Run: streamlit run streamlit_app.py (the other pages: pages/)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_common import card_summary, model_cards, ucf50_root_ui
+from app_common import card_summary, model_cards, setup_page
 
 
 def home() -> None:
@@ -41,13 +41,5 @@ def home() -> None:
         st.markdown(f"Real UCF50 folder: `{root}`.")
 
 
-pages = [
-    st.Page(home, title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/1_Predict.py", title="Predict", icon=":material/movie:"),
-    st.Page("app_pages/2_Evaluate.py", title="Evaluate", icon=":material/analytics:"),
-    st.Page("app_pages/3_Retrain.py", title="Retrain", icon=":material/model_training:"),
-]
-st.set_page_config(page_title="HAR Studio", page_icon="🎬", layout="wide")
-navigation = st.navigation(pages)
-st.session_state["ucf50_root"] = ucf50_root_ui()  # the sidebar setting, on every page
-navigation.run()
+setup_page("Home")
+home()

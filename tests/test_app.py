@@ -41,7 +41,7 @@ def test_home_lists_the_models_and_says_synthetic():
 
 def test_predict_a_sample_with_both_models():
     at = app()
-    at.switch_page("app_pages/1_Predict.py").run()
+    at.switch_page("pages/1_Predict.py").run()
     assert not at.exception
     at.selectbox(key="sample_class").set_value("TaiChi (sample)").run()
     predictions = [m for m in at.metric if m.label == "Prediction"]
@@ -61,7 +61,7 @@ def test_a_corrupt_clip_shows_its_message_and_the_app_keeps_working(tmp_path):
         (bad / cls / f"v_{cls}_g01_c01.avi").write_text("this is not a video\n" * 40)
     at = app()
     at.sidebar.text_input[0].input(str(bad)).run()
-    at.switch_page("app_pages/1_Predict.py").run()
+    at.switch_page("pages/1_Predict.py").run()
     at.selectbox(key="sample_class").set_value("Punch (UCF50)").run()
     assert not at.exception
     assert any("not a video" in e.value for e in at.error)
@@ -69,33 +69,50 @@ def test_a_corrupt_clip_shows_its_message_and_the_app_keeps_working(tmp_path):
     assert len([m for m in at.metric if m.label == "Prediction"]) == 2
 
 
-def test_retrain_two_classes_for_one_epoch_then_save(tmp_path):
+@pytest.mark.slow
+def test_retrain_two_classes_then_save_with_name_checks(tmp_path):
     at = app()
-    at.switch_page("app_pages/3_Retrain.py").run()
+    at.switch_page("pages/3_Retrain.py").run()
+    assert not at.exception
+    assert any("No runs yet" in i.value for i in at.info)
     at.multiselect(key="rt_classes").set_value(["Swing", "Punch"])
     at.number_input(key="rt_epochs").set_value(1)
     at.slider(key="rt_groups").set_value(3)
     at.button(key="rt_start").click().run()
     assert not at.exception
-    job = get_job(
-        at.query_params["job"][0]
-        if isinstance(at.query_params["job"], list)
-        else at.query_params["job"]
-    )
-    assert job is not None
-    job.join(timeout=TIMEOUT)
+    job_id = at.query_params["job"]
+    job = get_job(job_id[0] if isinstance(job_id, list) else job_id)
+    assert job is not None and job.spec.classes == ["Swing", "Punch"]
+    assert job.join(timeout=TIMEOUT).stage == "done", job.snapshot().error
     at.run()
-    assert job.snapshot().stage == "done", job.snapshot().error
     assert len(at.get("plotly_chart")) >= 3  # loss, accuracy, confusion matrix
+    assert f"Run {job.id}" in " ".join(c.value for c in at.caption)  # the run on display
+    assert len(at.selectbox(key="rt_run").options) == 1
+    # names a user can get wrong: a message each, nothing saved
+    for bad, message in (("x" * 300, "at most 64 characters"), ("my model!", "only letters")):
+        at.text_input(key="save_name_lrcn").input(bad)
+        at.button[-1].click().run()
+        assert any(message in e.value for e in at.error), message
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
     at.text_input(key="save_name_lrcn").input("retrained-lrcn")
     at.button[-1].click().run()
     assert (tmp_path / "models" / "retrained-lrcn.keras").exists()
     assert any("Saved" in s.value for s in at.success)
+    at.text_input(key="save_name_lrcn").input("lrcn-paper4")  # a shipped model's name
+    at.button[-1].click().run()
+    assert any("shipped model" in e.value for e in at.error)
+    # the freshly saved model is chosen on Predict
+    at.switch_page("pages/1_Predict.py").run()
+    assert "retrained-lrcn" in at.multiselect(key="models").value
+    # and the run is still listed after visiting another page
+    at.switch_page("pages/3_Retrain.py").run()
+    assert "done" in at.selectbox(key="rt_run").options[0]
+    assert f"Run {job.id}" in " ".join(c.value for c in at.caption)
 
 
 def test_evaluate_shows_metrics_tables_and_the_papers_figures():
     at = app()
-    at.switch_page("app_pages/2_Evaluate.py").run()
+    at.switch_page("pages/2_Evaluate.py").run()
     at.slider(key="eval_groups").set_value(2)
     at.button(key="run_eval").click().run()
     assert not at.exception

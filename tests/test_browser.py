@@ -90,7 +90,7 @@ def test_predict_page_plays_the_clip_and_shows_both_predictions(server, tmp_path
         # run inside streamlit_app.py (navigation, sidebar), not as a lone page script.
         page.goto(f"{server}/Predict", timeout=60_000)
         expect(page.get_by_text("UCF50 folder", exact=True)).to_be_visible(timeout=120_000)
-        expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home")).to_be_visible()
+        expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Home")).to_be_visible()
         # pick a sample clip from the gallery
         page.get_by_test_id("stSelectbox").first.click(timeout=120_000)
         page.get_by_role("option", name="TaiChi (sample)").click()
@@ -123,4 +123,94 @@ def test_predict_page_plays_the_clip_and_shows_both_predictions(server, tmp_path
         bad.write_text("this is not a video\n" * 100)
         page.locator("input[type=file]").set_input_files(str(bad))
         expect(page.get_by_text("not a video", exact=False)).to_be_visible(timeout=60_000)
+        browser.close()
+
+
+def visible_text(page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def wait_for_text(page, text: str, timeout: float) -> float:
+    """Seconds until `text` shows on the page's main area (fails after `timeout`)."""
+    start = time.monotonic()
+    while text not in visible_text(page):
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"{text!r} did not appear within {timeout} s")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def loss_points(page) -> int:
+    """Markers of the training-loss trace in the live loss chart (one per finished epoch)."""
+    charts = page.get_by_test_id("stPlotlyChart")
+    if charts.count() == 0:
+        return 0
+    return charts.first.locator("g.trace.scatter").first.locator("path.point").count()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_retrain_live_while_the_page_stays_open(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        teacher = browser.new_page(viewport={"width": 1400, "height": 1600})
+        teacher.goto(f"{server}/Retrain", timeout=60_000)
+        expect(teacher.get_by_text("Start a new run")).to_be_visible(timeout=120_000)
+        expect(teacher.get_by_text("No runs yet")).to_be_visible()
+        # ConvLSTM: its epochs last long enough (seconds) to watch each point arrive
+        models = teacher.get_by_test_id("stMultiSelect").filter(has_text="Models")
+        models.locator("input").click()
+        models.locator("input").press("Backspace")  # drop the default LRCN
+        models.locator("input").fill("convlstm")
+        models.locator("input").press("Enter")
+        teacher.keyboard.press("Escape")
+        expect(models).to_contain_text("convlstm")
+        expect(models).not_to_contain_text("lrcn")
+        epochs = teacher.get_by_role("spinbutton", name="Max epochs")
+        epochs.fill("3")
+        epochs.press("Enter")
+        teacher.wait_for_timeout(500)
+        teacher.get_by_role("button", name="Start training").click()
+
+        # a second user predicts while the run trains
+        student = browser.new_context(viewport={"width": 1400, "height": 1500}).new_page()
+        student.goto(f"{server}/Predict", timeout=60_000)
+        student.get_by_test_id("stSelectbox").first.click(timeout=120_000)
+        student.get_by_role("option", name="TaiChi (sample)").click()
+        metrics = student.get_by_test_id("stMetric").filter(has_text="Prediction")
+        expect(metrics).to_have_count(2, timeout=180_000)
+
+        # the loss chart grows while the teacher's page stays open, then the run finishes
+        seen, deadline = [], time.monotonic() + 600
+        while "Finished in" not in visible_text(teacher):
+            assert time.monotonic() < deadline, f"run did not finish; saw {seen}"
+            assert "failed" not in visible_text(teacher).lower()
+            seen.append(loss_points(teacher))
+            time.sleep(0.2)
+        final = loss_points(teacher)
+        assert final == 3, final
+        growing = [n for n in seen if 0 < n < 3]
+        assert growing, f"no epoch point appeared before the end: {seen}"
+        assert seen == sorted(seen), seen  # points are only ever added
+        assert "epoch 1/0" not in visible_text(teacher)
+
+        # a second run, stopped with Stop: it says so within 5 s
+        teacher.get_by_role("button", name="Start training").click()
+        expect(teacher.get_by_role("button", name="Stop")).to_be_visible(timeout=180_000)
+        wait_for_text(teacher, "batch", 180)
+        teacher.get_by_role("button", name="Stop").click()
+        try:
+            wait_for_text(teacher, "Stopped", 30)
+        finally:
+            teacher.screenshot(path="/tmp/stopfail.png", full_page=True)
+        expect(teacher.get_by_text("Runs (2)")).to_be_visible(timeout=10_000)
+
+        # leave through the sidebar and come back: both runs are still listed
+        teacher.get_by_test_id("stSidebar").get_by_role("link", name="Home").click()
+        expect(teacher.get_by_role("heading", name="HAR Studio")).to_be_visible(timeout=60_000)
+        teacher.get_by_test_id("stSidebar").get_by_role("link", name="Retrain").click()
+        expect(teacher.get_by_text("Runs (2)")).to_be_visible(timeout=60_000)
+        teacher.screenshot(path=str(tmp_path / "retrain.png"), full_page=True)
         browser.close()

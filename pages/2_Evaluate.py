@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_common import load_predictors, models_ui
+from app_common import load_predictors, models_ui, setup_page
 from har.charts import confusion_heatmap
 from har.config import PAPER_ACCURACY
 from har.errors import HarError
@@ -79,6 +79,7 @@ def report_ui(name: str, card, report: dict, where: str) -> None:
         )
 
 
+setup_page("Evaluate")
 st.title("Evaluate")
 predictors = models_ui(key="eval_models")
 chosen = list(predictors)

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import streamlit as st
 
-from app_common import UNCERTAIN_BELOW, models_ui
+from app_common import UNCERTAIN_BELOW, models_ui, setup_page
 from har.charts import probability_bars
 from har.config import cache_dir
 from har.datasets import list_samples
@@ -117,6 +117,7 @@ def predictions_ui(predictors: list, clip, decode_seconds: float, truth: str | N
             )
 
 
+setup_page("Predict")
 st.title("Predict")
 predictors = list(models_ui(key="models").values())
 
