@@ -1,107 +1,252 @@
-"""The one door for prediction: the app, the CLI and the benchmarks all use Predictor.
+"""The one door for prediction: the app, the CLI, Evaluate and the benchmarks all come here.
+
+Two verbs, as in MMAction2: load models (`Predictor.from_registry`, `load_predictors`) and
+predict (`predict_video` for a file, `Predictor.predict_batch` for clips already decoded).
+A video is decoded once and sampled once per distinct input spec, so a 20-frame and a
+30-frame model share one pass. Each model gets the frames its card asks for: its frame
+count, size, colour order and scaling.
 
 `model.predict` builds a data pipeline and a step function on every call, which dominates
-the time for one clip. Predictor compiles one tf.function with a fixed input signature
-once, warms it, and calls it directly.
+the time for one clip; a Predictor runs the model on har.layers' fast layers (same weights,
+same probabilities), compiles one tf.function with a fixed input signature once, warms it,
+and calls it directly. TensorFlow is imported only when a model is loaded.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from har.config import INPUT_SHAPE
 from har.errors import ModelError
 from har.registry import ModelCard, load_model
-from har.video import ClipFrames, read_clip
+from har.video import ClipFrames, read_clips
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model takes: frames per clip, frame size, colour order; pixels scaled x/255."""
+
+    frames: int
+    height: int
+    width: int
+    colour: str = "RGB"  # "RGB", or "BGR" for models trained on frames as OpenCV reads them
+
+    @classmethod
+    def of(cls, card: ModelCard) -> InputSpec:
+        frames, height, width, channels = (int(v) for v in card.input_shape)
+        if channels != 3:
+            raise ModelError(f"{card.name} takes {channels} channels; HAR Studio feeds 3 (colour).")
+        return cls(frames, height, width, str(card.color_order).upper())
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (self.frames, self.height, self.width, 3)
+
+    @property
+    def sampling(self) -> tuple[int, int, int]:
+        """(frames, width, height): models that share it share one sample of the video."""
+        return (self.frames, self.width, self.height)
+
+    def describe(self) -> str:
+        return f"{self.frames} frames of {self.width}x{self.height} {self.colour}, scaled x/255"
+
+    def to_input(self, pixels: np.ndarray) -> np.ndarray:
+        """float32 model input from RGB clips (N, T, H, W, 3): uint8 are scaled x/255."""
+        pixels = np.asarray(pixels)
+        if tuple(pixels.shape[1:]) != self.shape:
+            raise ModelError(f"Expected clips of shape {self.shape}, got {pixels.shape[1:]}.")
+        if self.colour == "BGR":
+            pixels = pixels[..., ::-1]
+        if pixels.dtype == np.uint8:
+            return pixels.astype(np.float32) / np.float32(255.0)
+        return np.ascontiguousarray(pixels, dtype=np.float32)
 
 
 @dataclass
 class Prediction:
+    """One model's answer on one clip."""
+
+    model_name: str
+    architecture: str
     class_names: list[str]
     probabilities: np.ndarray
-    top_class: str
-    confidence: float
-    decode_seconds: float
     model_seconds: float
-    model_name: str
-    clip: ClipFrames | None = None
+    synthetic: bool = False
+
+    @property
+    def top_class(self) -> str:
+        return self.class_names[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities))
+
+    @property
+    def uncertain_below(self) -> float:
+        """Halfway between chance (1 / classes) and certainty: 75 % for 2 classes, 62.5 % for 4."""
+        return (1.0 + 1.0 / len(self.class_names)) / 2.0
+
+    @property
+    def uncertain(self) -> bool:
+        return self.confidence < self.uncertain_below
 
     def ranked(self) -> list[tuple[str, float]]:
         """(class, probability) from most to least likely."""
         order = np.argsort(-self.probabilities)
         return [(self.class_names[i], float(self.probabilities[i])) for i in order]
 
+    def to_dict(self) -> dict:
+        """JSON-safe: plain floats, rounded, classes from most to least likely."""
+        return {
+            "model": self.model_name,
+            "architecture": self.architecture,
+            "synthetic": self.synthetic,
+            "top_class": self.top_class,
+            "confidence": round(self.confidence, 6),
+            "uncertain": self.uncertain,
+            "probabilities": {c: round(p, 6) for c, p in self.ranked()},
+            "model_seconds": round(self.model_seconds, 6),
+        }
+
 
 class Predictor:
-    """A loaded model kept hot, with its card."""
+    """A loaded model kept hot, with its card and input spec."""
 
     def __init__(self, model, card: ModelCard) -> None:
-        self.model, self.card = model, card
+        import tensorflow as tf
+
+        from har.layers import to_fast
+
+        # The same weights in har.layers' TimeDistributed / ConvLSTM2D: identical
+        # probabilities (tests/test_layers.py), 2-3x less time per clip.
+        self.model, self.card = to_fast(model), card
+        self.spec = InputSpec.of(card)
+
+        fast = self.model
 
         def forward(x):
-            return model(x, training=False)
+            return fast(x, training=False)
 
         # autograph=False: a plain Keras call needs no conversion (and it would warn).
         self._forward = tf.function(
             forward,
-            input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32)],
+            input_signature=[tf.TensorSpec([None, *self.spec.shape], tf.float32)],
             autograph=False,
         )
-        self._forward(tf.zeros([1, *INPUT_SHAPE], tf.float32))  # trace and warm once
+        self._forward(tf.zeros([1, *self.spec.shape], tf.float32))  # trace and warm once
 
     @classmethod
     def from_registry(cls, name_or_path: str | Path) -> Predictor:
         model, card = load_model(name_or_path)
         return cls(model, card)
 
-    @staticmethod
-    def _as_batch(frames: np.ndarray) -> np.ndarray:
-        frames = np.asarray(frames)
-        if frames.ndim == len(INPUT_SHAPE):
-            frames = frames[None]
-        if tuple(frames.shape[1:]) != INPUT_SHAPE:
-            raise ModelError(f"Expected clips of shape {INPUT_SHAPE}, got {frames.shape[1:]}.")
-        if frames.dtype == np.uint8:
-            return frames.astype(np.float32) / np.float32(255.0)
-        return frames.astype(np.float32, copy=False)
+    @property
+    def name(self) -> str:
+        return self.card.name
 
-    def predict_batch(self, frames: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """Probabilities (N, C) for clips (N, 20, 64, 64, 3), uint8 or float in [0, 1]."""
-        frames = np.asarray(frames)
-        if len(frames) == 0:
+    def predict_batch(self, clips: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """Probabilities (N, classes) for RGB clips (N, T, H, W, 3), uint8 or float in [0, 1]."""
+        clips = np.asarray(clips)
+        if len(clips) == 0:
             return np.zeros((0, len(self.card.class_names)), np.float32)
         parts = [
-            self._forward(self._as_batch(frames[i : i + batch_size])).numpy()
-            for i in range(0, len(frames), batch_size)
+            self._forward(self.spec.to_input(clips[i : i + batch_size])).numpy()
+            for i in range(0, len(clips), batch_size)
         ]
         return np.concatenate(parts)
 
-    def predict_frames(
-        self, frames: np.ndarray, clip: ClipFrames | None = None, decode_seconds: float = 0.0
-    ) -> Prediction:
-        """Prediction for one clip's frames (20, 64, 64, 3)."""
+    def predict_clip(self, pixels: np.ndarray) -> Prediction:
+        """Prediction for one RGB clip (T, H, W, 3) in this model's spec, timed."""
         start = time.perf_counter()
-        probs = self._forward(self._as_batch(frames)).numpy()[0]
-        model_seconds = time.perf_counter() - start
-        top = int(np.argmax(probs))
+        probabilities = self.predict_batch(np.asarray(pixels)[None])[0]
         return Prediction(
-            class_names=list(self.card.class_names),
-            probabilities=probs,
-            top_class=self.card.class_names[top],
-            confidence=float(probs[top]),
-            decode_seconds=decode_seconds,
-            model_seconds=model_seconds,
             model_name=self.card.name,
-            clip=clip,
+            architecture=self.card.architecture,
+            class_names=list(self.card.class_names),
+            probabilities=probabilities,
+            model_seconds=time.perf_counter() - start,
+            synthetic=bool(self.card.synthetic),
         )
 
-    def predict_video(self, path: str | Path) -> Prediction:
-        start = time.perf_counter()
-        clip = read_clip(path)
-        decode_seconds = time.perf_counter() - start
-        return self.predict_frames(clip.pixels, clip, decode_seconds)
+
+def load_predictors(names: Iterable[str | Path]) -> dict[str, Predictor]:
+    """Load only the models asked for, by registry name or .keras path: name -> Predictor."""
+    predictors = [Predictor.from_registry(name) for name in names]
+    return {p.name: p for p in predictors}
+
+
+DEFAULT_SPEC = InputSpec(20, 64, 64)
+
+
+@dataclass
+class VideoPrediction:
+    """A video decoded once, its clips per input spec, and each model's prediction."""
+
+    source: str
+    clips: dict[tuple[int, int, int], ClipFrames]  # (frames, width, height) -> RGB frames
+    decode_seconds: float
+    predictions: dict[str, Prediction]  # model name -> Prediction, in the order asked
+    specs: dict[str, InputSpec]  # model name -> the spec its clip was sampled for
+
+    def clip_for(self, model_name: str | None = None) -> ClipFrames:
+        """The frames a model saw, as RGB (the first sample's when no model is named)."""
+        if model_name is None:
+            return next(iter(self.clips.values()))
+        return self.clips[self.specs[model_name].sampling]
+
+    def users(self, sampling: tuple[int, int, int]) -> list[str]:
+        """The models that were fed this sample."""
+        return [n for n, s in self.specs.items() if s.sampling == sampling]
+
+    def to_dict(self) -> dict:
+        """JSON-safe, for `har predict --json`."""
+        first = self.clip_for()
+        return {
+            "video": self.source,
+            "frame_count": first.frame_count,
+            "fps": round(first.fps, 3),
+            "decode_seconds": round(self.decode_seconds, 6),
+            "clips": [
+                {
+                    "frames": frames,
+                    "size": [width, height],
+                    "indices": clip.indices,
+                    "padded": clip.padded,
+                    "models": {n: self.specs[n].describe() for n in self.users(key)},
+                }
+                for key, clip in self.clips.items()
+                for frames, width, height in [key]
+            ],
+            "predictions": [p.to_dict() for p in self.predictions.values()],
+        }
+
+
+def decode_video(
+    path: str | Path, specs: Sequence[InputSpec]
+) -> dict[tuple[int, int, int], ClipFrames]:
+    """Decode `path` once and sample it once per distinct (frames, width, height); RGB."""
+    keys = list(dict.fromkeys(s.sampling for s in specs)) or [DEFAULT_SPEC.sampling]
+    clips = read_clips(path, [(n, (w, h)) for n, w, h in keys])
+    return dict(zip(keys, clips, strict=True))
+
+
+def predict_video(
+    path: str | Path, predictors: Sequence[Predictor] | dict[str, Predictor]
+) -> VideoPrediction:
+    """Decode `path` once, then predict it with every model, each on its own frames."""
+    models = list(predictors.values()) if isinstance(predictors, dict) else list(predictors)
+    start = time.perf_counter()
+    clips = decode_video(path, [p.spec for p in models])
+    decode_seconds = time.perf_counter() - start
+    predictions = {p.name: p.predict_clip(clips[p.spec.sampling].pixels) for p in models}
+    return VideoPrediction(
+        source=str(path),
+        clips=clips,
+        decode_seconds=decode_seconds,
+        predictions=predictions,
+        specs={p.name: p.spec for p in models},
+    )

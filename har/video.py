@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from har.config import IMAGE_HEIGHT, IMAGE_WIDTH, SEQUENCE_LENGTH
 from har.errors import VideoError
+from har.fsutil import check_input_file
 
 # Bump when sampling or resizing changes, so cached frames are re-extracted.
 SAMPLER_VERSION = 1
@@ -71,23 +73,25 @@ class ClipFrames:
         return self.frame_count / self.fps if self.fps > 0 else 0.0
 
     @property
+    def window(self) -> int:
+        """Source frames from one sampled frame to the next (the paper's window)."""
+        return max(self.frame_count // len(self.indices), 1)
+
+    @property
+    def seconds_between(self) -> float:
+        """Seconds from one sampled frame to the next (25 fps assumed when unknown)."""
+        return self.window / (self.fps if self.fps > 0 else 25.0)
+
+    @property
     def times(self) -> list[float]:
         """Seconds into the video of each sampled frame (25 fps assumed when unknown)."""
         fps = self.fps if self.fps > 0 else 25.0
         return [i / fps for i in self.indices]
 
 
-def _check_file(path: str | Path) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise VideoError(f"No such file: {p}. Check the path or pick the video again.")
-    if p.is_dir():
-        raise VideoError(f"{p} is a folder, not a video file.")
-    if p.stat().st_size == 0:
-        raise VideoError(f"{p.name} is empty (0 bytes); pick or upload the video again.")
-    if not os.access(p, os.R_OK):
-        raise VideoError(f"{p.name} cannot be read (permission denied).")
-    return p
+def check_video_file(path: str | Path) -> Path:
+    """The path, if it is a readable, non-empty regular file; VideoError saying what is wrong."""
+    return check_input_file(path, "video")
 
 
 def _capture(p: Path, *params: int) -> cv2.VideoCapture:
@@ -131,7 +135,7 @@ def probe(path: str | Path) -> dict:
     frame_count is the container's claim (0 when it has none) and may be wrong; read_clip
     reports the decoded count.
     """
-    cap = _open(_check_file(path))
+    cap = _open(check_video_file(path))
     try:
         return _header(cap)
     finally:
@@ -159,14 +163,14 @@ def count_packets(path: str | Path) -> int:
 
 
 def _decode_selected(
-    cap: cv2.VideoCapture, wanted: set[int], size: tuple[int, int]
-) -> tuple[dict[int, np.ndarray], int, tuple[int, int]]:
-    """One sequential pass: resize the frames in `wanted` (BGR), count all of them.
+    cap: cv2.VideoCapture, wanted: dict[int, set[tuple[int, int]]]
+) -> tuple[dict[tuple[int, tuple[int, int]], np.ndarray], int, tuple[int, int]]:
+    """One sequential pass: resize each frame in `wanted` (BGR) to each of its sizes; count all.
 
     grab() decodes every frame (inter frames need their predecessors); retrieve(), the
     colour conversion, and the resize run only for the kept ones.
     """
-    found: dict[int, np.ndarray] = {}
+    found: dict[tuple[int, tuple[int, int]], np.ndarray] = {}
     source_size = (0, 0)
     count = 0
     while cap.grab():
@@ -174,9 +178,43 @@ def _decode_selected(
             ok, frame = cap.retrieve()
             if ok and frame is not None:
                 source_size = (frame.shape[1], frame.shape[0])
-                found[count] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                for size in wanted[count]:
+                    found[count, size] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         count += 1
     return found, count, source_size
+
+
+def _wanted(frame_count: int, shapes: Sequence[tuple[int, tuple[int, int]]]) -> dict:
+    """Source frame index -> the sizes it is needed at, for every (n, size) asked for."""
+    wanted: dict[int, set[tuple[int, int]]] = {}
+    for n, size in shapes:
+        for i in sample_indices(frame_count, n):
+            wanted.setdefault(i, set()).add(size)
+    return wanted
+
+
+UNSUPPORTED_CODECS = {"av01": "AV1"}  # OpenCV's FFmpeg build here ships no decoder for these
+
+
+def _undecodable(p: Path, info: dict, packets: int) -> str:
+    """Why a file that opened gave no frame: a codec we cannot decode, or broken data."""
+    codec = info.get("codec", "").lower()
+    if codec in UNSUPPORTED_CODECS:
+        return (
+            f"{p.name} is {UNSUPPORTED_CODECS[codec]} video, a codec HAR Studio's decoder "
+            "does not support; re-encode it as H.264 (for example `ffmpeg -i IN -c:v libx264 "
+            "OUT.mp4`)."
+        )
+    if packets > 0:
+        return (
+            f"{p.name} holds {packets} video packets ({codec or 'unknown codec'}) but none "
+            "decodes: the codec is not supported here or the data is corrupt; re-encode it "
+            "as H.264 MP4."
+        )
+    return (
+        f"{p.name} has no decodable video frames (it may be truncated or corrupt); "
+        "re-encode or re-download it."
+    )
 
 
 def read_clip(
@@ -189,46 +227,57 @@ def read_clip(
     `size` is (width, height). Raises VideoError for a missing, empty, undecodable or
     truncated-to-nothing file.
     """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    p = _check_file(path)
-    size = (int(size[0]), int(size[1]))
+    return read_clips(path, [(n, size)])[0]
+
+
+def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) -> list[ClipFrames]:
+    """Decode `path` once and sample it for each (n, (width, height)) in `shapes`.
+
+    Models with different input specs (20 or 30 frames, 64x64 or 75x75) share one decode.
+    """
+    shapes = [(int(n), (int(size[0]), int(size[1]))) for n, size in shapes]
+    if not shapes or any(n < 1 for n, _ in shapes):
+        raise ValueError(f"each clip needs at least one frame, got {shapes}")
+    p = check_video_file(path)
     cap = _open(p)
     try:
         info = _header(cap)
         hint = count_packets(p) or info["frame_count"]
-        wanted = set(sample_indices(hint, n)) if hint > 0 else set()
-        found, count, source_size = _decode_selected(cap, wanted, size)
+        wanted = _wanted(hint, shapes) if hint > 0 else {}
+        found, count, source_size = _decode_selected(cap, wanted)
     finally:
         cap.release()
     if count == 0:
-        raise VideoError(
-            f"{p.name} has no decodable video frames (it may be truncated or corrupt); "
-            "re-encode or re-download it."
-        )
-    indices = sample_indices(count, n)
-    if any(i not in found for i in indices):
+        raise VideoError(_undecodable(p, info, hint))
+    wanted = _wanted(count, shapes)
+    needed = [(i, size) for i, sizes in wanted.items() for size in sizes]
+    if any(key not in found for key in needed):
         # The hint was wrong (or a frame failed to convert): select again from the true count.
         cap = _open(p)
         try:
-            found, count2, source_size = _decode_selected(cap, set(indices), size)
+            found, count2, source_size = _decode_selected(cap, wanted)
         finally:
             cap.release()
         if count2 != count:
             raise VideoError(f"{p.name} decodes differently on each read; re-encode it.")
-        if any(i not in found for i in indices):
-            missing = next(i for i in indices if i not in found)
-            raise VideoError(f"Frame {missing} of {p.name} could not be decoded; re-encode it.")
-    bgr = np.stack([found[i] for i in indices])
-    pixels = np.ascontiguousarray(bgr[..., ::-1])  # BGR -> RGB for all frames at once
-    return ClipFrames(
-        pixels=pixels,
-        indices=indices,
-        frame_count=count,
-        fps=info["fps"],
-        width=source_size[0] or info["width"],
-        height=source_size[1] or info["height"],
-        padded=count < n,
-        source=str(path),
-        header_frame_count=info["frame_count"],
-    )
+        missing = [i for i, size in needed if (i, size) not in found]
+        if missing:
+            raise VideoError(f"Frame {missing[0]} of {p.name} could not be decoded; re-encode it.")
+    clips = []
+    for n, size in shapes:
+        indices = sample_indices(count, n)
+        bgr = np.stack([found[i, size] for i in indices])
+        clips.append(
+            ClipFrames(
+                pixels=np.ascontiguousarray(bgr[..., ::-1]),  # BGR -> RGB, all frames at once
+                indices=indices,
+                frame_count=count,
+                fps=info["fps"],
+                width=source_size[0] or info["width"],
+                height=source_size[1] or info["height"],
+                padded=count < n,
+                source=str(path),
+                header_frame_count=info["frame_count"],
+            )
+        )
+    return clips

@@ -11,12 +11,16 @@ from conftest import write_cv2_video
 
 from har.errors import ModelError, TrainingError
 from har.evaluate import evaluate_predictions
-from har.inference import Predictor
-from har.pipeline import predict_in_batches
+from har.inference import Predictor, predict_video
 from har.registry import ModelCard, list_models, load_model, save_model
 from har.train import TrainConfig, TrainingListener, train_model
 
 RNG = np.random.default_rng(0)
+
+
+def probabilities(model, x):
+    """The model's own forward pass on uint8 clips, as a reference for the Predictor."""
+    return np.asarray(model(x.astype(np.float32) / 255.0, training=False))
 
 
 def tiny_data(n=8, classes=2):
@@ -66,10 +70,12 @@ def test_one_epoch_reports_batches_and_epoch_metrics(arch):
 
 def test_user_stop_ends_training_after_the_current_batch():
     x, y = tiny_data(16)
-    listener = Recorder(stop_after_batches=1)
+    listener = Recorder(stop_after_batches=5)  # 4 batches an epoch: stop in the second
     result = train_model(x, y, x[:4], y[:4], 2, TrainConfig("lrcn", epochs=5), listener)
     assert result.stopped_by_user and result.epochs_run == 1
-    assert len(listener.batches) == 1
+    assert len(listener.batches) == 5
+    assert len(listener.ends) == 1  # no validation pass for the epoch that was cut short
+    assert len(result.history["val_loss"]) == 1
 
 
 def test_early_stopping_restores_the_best_weights():
@@ -81,7 +87,7 @@ def test_early_stopping_restores_the_best_weights():
     val = result.history["val_loss"]
     assert result.stopped_early and result.epochs_run < 6
     best = min(val)
-    probs = predict_in_batches(result.model, x[:4])
+    probs = probabilities(result.model, x[:4])
     restored = float(keras.losses.categorical_crossentropy(np.eye(2)[y[:4]], probs).numpy().mean())
     assert restored == pytest.approx(best, rel=1e-3, abs=1e-4)
 
@@ -139,7 +145,7 @@ def test_registry_round_trip_gives_identical_predictions(tiny_model, tmp_path):
     model, card = load_model("tiny", [tmp_path])
     assert card.class_names == ["A", "B"] and card.synthetic
     x, _ = tiny_data(3)
-    assert np.allclose(predict_in_batches(model, x), predict_in_batches(tiny_model, x), atol=1e-6)
+    assert np.allclose(probabilities(model, x), probabilities(tiny_model, x), atol=1e-6)
     assert [c.name for c in list_models([tmp_path])] == ["tiny"]
     with pytest.raises(ModelError, match="already exists"):
         save_model(tiny_model, make_card("tiny", tiny_model), tmp_path)
@@ -167,10 +173,10 @@ def test_predictor_equals_model_predict(arch):
     predictor = Predictor(model, make_card("p", model))
     reference = model.predict(x.astype(np.float32) / 255.0, verbose=0)
     assert np.allclose(predictor.predict_batch(x), reference, atol=1e-5)
-    single = predictor.predict_frames(x[1])
+    single = predictor.predict_clip(x[1])
     assert np.allclose(single.probabilities, reference[1], atol=1e-5)
     assert np.allclose(
-        predictor.predict_frames(x[1].astype(np.float32) / 255).probabilities,
+        predictor.predict_clip(x[1].astype(np.float32) / 255).probabilities,
         single.probabilities,
         atol=1e-6,
     )
@@ -181,9 +187,10 @@ def test_predictor_equals_model_predict(arch):
 def test_predict_video_decodes_and_times(tiny_model, tmp_path):
     predictor = Predictor(tiny_model, make_card("p", tiny_model))
     video = write_cv2_video(tmp_path / "clip.avi", 45, "XVID")
-    result = predictor.predict_video(video)
-    assert result.clip.indices == list(range(0, 40, 2))
-    assert result.decode_seconds > 0 and result.model_seconds > 0
-    assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    result = predict_video(video, [predictor])
+    assert result.clip_for("p").indices == list(range(0, 40, 2))
+    prediction = result.predictions["p"]
+    assert result.decode_seconds > 0 and prediction.model_seconds > 0
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ModelError, match="shape"):
-        predictor.predict_frames(np.zeros((10, 64, 64, 3), np.uint8))
+        predictor.predict_clip(np.zeros((10, 64, 64, 3), np.uint8))

@@ -1,0 +1,130 @@
+"""The one door for prediction: each model gets the frames its card asks for, from one decode."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from conftest import write_cv2_video
+
+from har.errors import ModelError
+from har.inference import InputSpec, Prediction, Predictor, predict_video
+from har.registry import ModelCard
+from har.video import read_clip
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small_model(frames: int, size: int, classes: int, seed: int) -> keras.Model:
+    """A real (untrained) video classifier for an input spec other than the paper's."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((frames, size, size, 3)),
+            keras.layers.TimeDistributed(keras.layers.Conv2D(4, 3, activation="relu")),
+            keras.layers.TimeDistributed(keras.layers.GlobalAveragePooling2D()),
+            keras.layers.LSTM(4),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
+
+
+def card_for(model, name: str, colour: str = "RGB") -> ModelCard:
+    classes = [f"C{i}" for i in range(model.output_shape[-1])]
+    return ModelCard(
+        name=name,
+        architecture="other",
+        class_names=classes,
+        input_shape=list(model.input_shape[1:]),
+        color_order=colour,
+        parameters=model.count_params(),
+        dataset={"kind": "test"},
+        split={},
+        metrics={},
+        training={},
+        created="",
+        versions={},
+        synthetic=False,
+    )
+
+
+def test_each_model_gets_its_own_frames_from_one_decode(tmp_path):
+    video = write_cv2_video(tmp_path / "clip.avi", 90, "XVID")
+    rgb20 = small_model(20, 64, 3, seed=1)
+    bgr30 = small_model(30, 48, 2, seed=2)
+    a = Predictor(rgb20, card_for(rgb20, "rgb20"))
+    b = Predictor(bgr30, card_for(bgr30, "bgr30", colour="BGR"))
+    result = predict_video(video, [a, b])
+    assert set(result.clips) == {(20, 64, 64), (30, 48, 48)}
+    assert result.specs["bgr30"] == InputSpec(30, 48, 48, "BGR")
+    # the same frames read_clip gives for each shape, and each model's own forward pass
+    for predictor, model, n, size in ((a, rgb20, 20, 64), (b, bgr30, 30, 48)):
+        clip = read_clip(video, n=n, size=(size, size))
+        assert np.array_equal(result.clip_for(predictor.name).pixels, clip.pixels)
+        x = clip.pixels.astype(np.float32) / 255.0
+        if predictor.spec.colour == "BGR":
+            x = x[..., ::-1]
+        expected = np.asarray(model(x[None], training=False))[0]
+        assert np.allclose(result.predictions[predictor.name].probabilities, expected, atol=1e-6)
+    # BGR really is fed reversed: the RGB order would give other probabilities
+    wrong = np.asarray(bgr30(read_clip(video, 30, (48, 48)).frames[None], training=False))[0]
+    assert not np.allclose(result.predictions["bgr30"].probabilities, wrong, atol=1e-7)
+    # JSON-safe for the CLI
+    data = json.loads(json.dumps(result.to_dict()))
+    assert [p["model"] for p in data["predictions"]] == ["rgb20", "bgr30"]
+    assert [c["models"] for c in data["clips"]] == [
+        {"rgb20": "20 frames of 64x64 RGB, scaled x/255"},
+        {"bgr30": "30 frames of 48x48 BGR, scaled x/255"},
+    ]
+
+
+def test_a_clip_of_the_wrong_shape_is_refused():
+    model = small_model(20, 64, 2, seed=3)
+    predictor = Predictor(model, card_for(model, "m"))
+    with pytest.raises(ModelError, match="shape"):
+        predictor.predict_batch(np.zeros((1, 30, 64, 64, 3), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("classes", "confidence", "uncertain"),
+    [(2, 0.53, True), (2, 0.80, False), (4, 0.55, True), (4, 0.70, False), (10, 0.56, False)],
+)
+def test_uncertain_is_relative_to_the_number_of_classes(classes, confidence, uncertain):
+    rest = (1.0 - confidence) / (classes - 1)
+    probs = np.array([confidence] + [rest] * (classes - 1), np.float32)
+    p = Prediction("m", "lrcn", [f"C{i}" for i in range(classes)], probs, 0.0)
+    assert p.uncertain is uncertain
+
+
+def imported_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+def test_layout_and_one_door():
+    """pages/ holds the pages; har never imports Streamlit; callers predict only via the door."""
+    pages = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+    assert pages == ["1_Predict.py", "2_Evaluate.py", "3_Retrain.py", "4_Models.py", "5_Explain.py"]
+    assert not (ROOT / "app_pages").exists()
+    for path in (ROOT / "har").rglob("*.py"):
+        assert not any(n.split(".")[0] == "streamlit" for n in imported_names(path)), path
+    door = {"har.inference.predict_video", "har.inference.load_predictors", "har.inference"}
+    callers = [*(ROOT / "pages").glob("*.py"), ROOT / "app_common.py", ROOT / "har" / "cli.py"]
+    for path in callers:
+        text = path.read_text()
+        # nobody calls a Keras model to predict on their own
+        assert not re.search(r"\.predict\(|(?<![\w.])model\(", text), path
+        assert "read_clip(" not in text or path.name == "cli.py", path  # frames: har frames only
+    assert "har.inference.predict_video" in imported_names(ROOT / "pages" / "1_Predict.py")
+    assert imported_names(ROOT / "har" / "cli.py") & door
