@@ -8,15 +8,16 @@ computes lives in `har`; this module only draws and caches.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
-from har.config import ucf50_dir
+from har.config import check_data_root, ucf50_dir
 from har.errors import HarError
+from har.tfquiet import quiet_native_logs
 
-UNCERTAIN_BELOW = 0.5
+quiet_native_logs()  # before the first video is opened in this server
+
 # (file, label, icon): the sidebar's navigation, in order. Streamlit's own pages/ list would
 # label the home page "streamlit app" and cannot carry icons, so we draw our own.
 PAGES = [
@@ -24,6 +25,8 @@ PAGES = [
     ("pages/1_Predict.py", "Predict", ":material/movie:"),
     ("pages/2_Evaluate.py", "Evaluate", ":material/analytics:"),
     ("pages/3_Retrain.py", "Retrain", ":material/model_training:"),
+    ("pages/4_Models.py", "Models", ":material/upload_file:"),
+    ("pages/5_Explain.py", "Explain", ":material/insights:"),
 ]
 
 
@@ -37,23 +40,28 @@ def setup_page(title: str) -> None:
     st.session_state["ucf50_root"] = ucf50_root_ui()
 
 
-SYNTHETIC_WARNING = (
-    "**Trained on synthetic clips.** {names} learned from HAR Studio's drawn figures, not real "
-    "video, so on real footage their predictions mean little. Train on a real UCF50 folder "
-    "(Retrain page, or `har train`) for real models."
-)
+def _listed_models() -> tuple[list, list[str]]:
+    """The registry's cards, and the warnings (bad cards, name clashes) listing them gave."""
+    import warnings
+
+    from har.registry import list_models
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cards = list_models()
+    return cards, [str(w.message) for w in caught]
 
 
 @st.cache_resource(show_spinner="Loading models...")
 def load_predictors() -> dict:
     """Every model in the registry, loaded once per process: name -> Predictor."""
     from har.inference import Predictor
-    from har.registry import list_models
     from har.tfquiet import import_tensorflow
 
     import_tensorflow()
-    predictors, problems = {}, []
-    for card in list_models():
+    cards, problems = _listed_models()
+    predictors = {}
+    for card in cards:
         try:
             predictors[card.name] = Predictor.from_registry(card.path)
         except HarError as exc:
@@ -62,11 +70,9 @@ def load_predictors() -> dict:
 
 
 @st.cache_data(show_spinner=False)
-def model_cards() -> list:
-    """Cards only (no TensorFlow): fast enough for the home page."""
-    from har.registry import list_models
-
-    return list_models()
+def model_cards() -> tuple[list, list[str]]:
+    """Cards only (no TensorFlow): fast enough for the home page; and what was wrong."""
+    return _listed_models()
 
 
 def forget_models() -> None:
@@ -89,7 +95,7 @@ def ucf50_root_ui() -> Path | None:
         st.sidebar.caption("No UCF50 folder set: using the built-in synthetic data.")
         return None
     try:
-        dataset = scan_dataset(os.path.expanduser(typed.strip()))
+        dataset = scan_dataset(str(check_data_root(typed.strip())))
     except HarError as exc:
         st.sidebar.error(str(exc))
         return None
@@ -117,10 +123,13 @@ def models_ui(key: str) -> dict:
     if not predictors:
         st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
         st.stop()
+    just_saved = st.session_state.pop("just_saved", None)
+    if just_saved is not None and just_saved not in predictors:  # saved since the last load
+        forget_models()
+        predictors = load_predictors()["predictors"]
     names = list(predictors)
     default = [n for n in names if n.endswith("paper4")] or names[:2]
     current = [n for n in st.session_state.get(key, default) if n in names]
-    just_saved = st.session_state.pop("just_saved", None)
     if just_saved in names and just_saved not in current:  # saved on Retrain: chosen here
         current.append(just_saved)
     st.session_state[key] = current
@@ -130,26 +139,54 @@ def models_ui(key: str) -> dict:
 
 
 def synthetic_notice(cards) -> None:
-    """The honest line every predicting page shows when a model learned from synthetic clips."""
+    """The honest line every predicting page shows when a model learned from synthetic clips.
+
+    Collapsed to one line (it says what matters) so the predictions stay above the fold.
+    """
+    from har.synthetic.marker import WARNING
+
     names = [c.name for c in cards if c.synthetic]
     if names:
-        st.warning(SYNTHETIC_WARNING.format(names=", ".join(names)), icon="⚠️")
+        label = f":material/warning: {', '.join(names)}: trained on synthetic clips, not real video"
+        with st.expander(label, expanded=False):
+            st.markdown(WARNING.format(names=", ".join(names)))
 
 
 def card_summary(card) -> str:
-    test = card.metrics.get("test", {})
-    data = "synthetic clips" if card.synthetic else f"{card.dataset.get('kind', '?')} data"
-    split = card.split
-    training = card.training if isinstance(card.training, dict) else {}
-    line = (
-        f"**{card.architecture.upper()}** · {card.parameters:,} parameters · "
-        f"{len(card.class_names)} classes ({', '.join(card.class_names)}) · trained on {data}"
-    )
-    if "accuracy" in test:
-        line += (
-            f" · test accuracy **{test['accuracy']:.1%}**, macro F1 {test['macro_f1']:.3f} "
-            f"on {split.get('test', '?')} held-out clips ({split.get('mode', '?')} split)"
-        )
-    if training.get("stopped_by_user"):
-        line += f" · **stopped early by the user after {training.get('epochs_run', '?')} epochs**"
-    return line
+    """The card's one-line summary, as `har models` prints it, in bold where it matters."""
+    from har.registry import describe
+
+    return describe(card, bold=True)
+
+
+UPLOAD_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
+
+
+def video_source_ui(prefix: str = "", labelled: bool = True) -> tuple[Path | None, str | None]:
+    """Sample gallery by class (shipped samples, plus UCF50 clips when set) or an upload.
+
+    Returns the video's path and, for a gallery clip, its true class. `prefix` keeps the
+    widget keys of two pages apart; `labelled` adds "(sample)" / "(UCF50)" to the classes.
+    """
+    from har.datasets import list_samples
+    from har.media import save_upload
+
+    left, middle, right = st.columns(3)
+    choice = left.radio("Video", ["Sample clip", "Upload"], horizontal=True, key=f"{prefix}source")
+    if choice == "Upload":
+        uploaded = st.file_uploader("Upload a video", type=UPLOAD_TYPES, key=f"{prefix}upload")
+        if uploaded is None:
+            return None, None
+        return save_upload(uploaded.name, uploaded.getvalue()), None
+    tag = " (sample)" if labelled else ""
+    gallery = {f"{cls}{tag}": paths for cls, paths in list_samples().items()}
+    root = st.session_state.get("ucf50_root")
+    if root is not None:
+        for clip in scan_dataset(str(root)).clips:
+            gallery.setdefault(f"{clip.label} (UCF50)", []).append(clip.path)
+    if not gallery:
+        st.info("No sample clips found in samples/.")
+        return None, None
+    cls = middle.selectbox("Class", sorted(gallery), key=f"{prefix}class")
+    path = right.selectbox("Clip", gallery[cls], format_func=lambda p: p.name, key=f"{prefix}clip")
+    return path, cls.rsplit(" (", 1)[0]

@@ -16,8 +16,10 @@ def home() -> None:
         "predictions side by side; **Evaluate** measures them, and **Retrain** trains new "
         "ones on the classes you choose with live loss and accuracy curves."
     )
-    cards = model_cards()
+    cards, problems = model_cards()
     st.subheader("Models")
+    for problem in problems:
+        st.warning(problem)
     if not cards:
         st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
     for card in cards:

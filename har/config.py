@@ -48,3 +48,33 @@ def ucf50_dir() -> Path | None:
     """The real UCF50 root if the user pointed HAR_UCF50_DIR at one."""
     value = os.environ.get("HAR_UCF50_DIR")
     return Path(value).expanduser() if value else None
+
+
+def data_roots() -> list[Path]:
+    """Folders the app's users may point it at: HAR_DATA_ROOTS (separated by os.pathsep), or
+    by default the built-in data's cache, HAR_UCF50_DIR and the home folder of whoever runs it."""
+    value = os.environ.get("HAR_DATA_ROOTS")
+    if value:
+        return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()]
+    roots = [cache_dir(), Path.home()]
+    if ucf50_dir() is not None:
+        roots.insert(0, ucf50_dir())
+    return [p.resolve() for p in roots]
+
+
+def check_data_root(path: str | Path) -> Path:
+    """`path` resolved, if it lies inside one of data_roots(); DatasetError otherwise.
+
+    The app lets any browser user type a folder; this keeps them inside what the person
+    running the server chose to share (the CLI user has the shell anyway and is not limited).
+    """
+    from har.errors import DatasetError
+
+    resolved = Path(path).expanduser().resolve()
+    roots = data_roots()
+    if not any(resolved == r or r in resolved.parents for r in roots):
+        raise DatasetError(
+            f"{path} is outside the folders this app may read ({', '.join(map(str, roots))}). "
+            "Whoever runs the server can allow it with HAR_DATA_ROOTS."
+        )
+    return resolved

@@ -1,4 +1,4 @@
-"""UCF50-shaped folders: classes, clips, group-aware splits, and a cache of extracted frames.
+"""UCF50-shaped folders: classes, clips and group-aware splits (frames: har.frames).
 
 Layout: <root>/<Class>/v_<Class>_gNN_cMM.<ext>. Clips of one group share actor, background
 and viewpoint, so the honest split holds whole groups out (mode "group", the default);
@@ -7,14 +7,9 @@ and viewpoint, so the honest split holds whole groups out (mode "group", the def
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import io
-import os
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +19,9 @@ from har.config import (
     IMAGE_HEIGHT,
     IMAGE_WIDTH,
     SAMPLES_DIR,
-    SEQUENCE_LENGTH,
     VIDEO_EXTENSIONS,
-    cache_dir,
 )
-from har.errors import DatasetError, VideoError
-from har.fsutil import atomic_path
-from har.video import SAMPLER_VERSION, read_clip
+from har.errors import DatasetError
 
 CLIP_NAME = re.compile(r"^v_(?P<cls>.+)_g(?P<group>\d+)_c(?P<clip>\d+)$")
 SPLIT_MODES = ("group", "random")
@@ -51,10 +42,23 @@ class Dataset:
     classes: list[str]
     clips: list[ClipRef]
     skipped: tuple[str, ...] = ()  # video files in class folders not named like UCF50 clips
+    reasons: tuple[str, ...] = ()  # why each of `skipped` was skipped, in the same order
+    empty: tuple[str, ...] = ()  # class folders with no usable clip (not in `classes`)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(file, reason) for every video file the scan could not use."""
+        return list(zip(self.skipped, self.reasons, strict=False))
 
     def subset(self, classes: Sequence[str]) -> Dataset:
         """Only `classes`, in the order given (which becomes the models' output order)."""
         chosen = list(dict.fromkeys(classes))
+        empty = [c for c in chosen if c in self.empty]
+        if empty:
+            raise DatasetError(
+                f"Class folder{'s' if len(empty) > 1 else ''} {', '.join(empty)} in {self.root} "
+                f"{'have' if len(empty) > 1 else 'has'} no clips named v_<Class>_gNN_cMM.<ext>; "
+                "add clips, fix their names, or choose other classes."
+            )
         unknown = [c for c in chosen if c not in self.classes]
         if unknown:
             raise DatasetError(
@@ -67,14 +71,16 @@ class Dataset:
             )
         wanted = set(chosen)
         clips = [c for c in self.clips if c.label in wanted]
-        return Dataset(self.root, chosen, clips, self.skipped)
+        return Dataset(self.root, chosen, clips, self.skipped, self.reasons, self.empty)
 
 
 def scan(root: str | Path) -> Dataset:
     """Read a UCF50-shaped folder; DatasetError says what is wrong with a malformed one.
 
-    Video files whose names do not follow v_<Class>_gNN_cMM.<ext> are skipped and listed in
-    Dataset.skipped; other files are ignored. Hidden folders and __MACOSX are ignored.
+    Lenient: video files whose names do not follow v_<Class>_gNN_cMM.<ext> (or name another
+    class) are skipped and listed with a reason in Dataset.skipped / reasons, and class
+    folders without a usable clip in Dataset.empty; they only matter if a run selects them.
+    Other files, hidden folders and __MACOSX are ignored.
     """
     root = Path(root).expanduser()
     if not root.exists():
@@ -93,6 +99,7 @@ def scan(root: str | Path) -> Dataset:
     classes: list[str] = []
     clips: list[ClipRef] = []
     skipped: list[str] = []
+    reasons: list[str] = []
     empty: list[str] = []
     for class_dir in class_dirs:
         found = []
@@ -103,6 +110,11 @@ def scan(root: str | Path) -> Dataset:
             # UCF-style names sometimes differ from the folder in case only (HandStandPushups).
             if not m or m["cls"].lower() != class_dir.name.lower():
                 skipped.append(f.relative_to(root).as_posix())
+                reasons.append(
+                    "not named v_<Class>_gNN_cMM"
+                    if not m
+                    else f"named for class {m['cls']}, not {class_dir.name}"
+                )
                 continue
             found.append(ClipRef(f, class_dir.name, int(m["group"]), int(m["clip"])))
         if found:
@@ -115,15 +127,9 @@ def scan(root: str | Path) -> Dataset:
             f"No clips named like UCF50 (v_<Class>_gNN_cMM.avi) in the class folders of {root}"
             + (f" ({len(skipped)} video files with other names)." if skipped else ".")
         )
-    if empty:
-        raise DatasetError(
-            f"Class folder{'s' if len(empty) > 1 else ''} {', '.join(empty)} in {root} "
-            f"{'have' if len(empty) > 1 else 'has'} no clips named v_<Class>_gNN_cMM.<ext>; "
-            "add clips, fix their names, or move the folder out of the dataset."
-        )
     if len(classes) < 2:
         raise DatasetError(f"{root} has clips for only one class ({classes[0]}); need two or more.")
-    return Dataset(root, classes, clips, tuple(skipped))
+    return Dataset(root, classes, clips, tuple(skipped), tuple(reasons), tuple(empty))
 
 
 @dataclass(frozen=True)
@@ -233,181 +239,6 @@ def _random_split(clips, test_fraction, val_fraction, seed):
             "Add clips or choose fewer classes."
         ) from exc
     return sorted(train, key=_order), sorted(val, key=_order), sorted(test, key=_order)
-
-
-@functools.lru_cache(maxsize=8)
-def _npy_header(shape: tuple[int, ...]) -> bytes:
-    """The .npy header np.save writes for a C-ordered uint8 array of `shape`."""
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf, {"descr": "|u1", "fortran_order": False, "shape": tuple(shape)}
-    )
-    return buf.getvalue()
-
-
-class FrameCache:
-    """Extracted frames on disk, one file per clip and setting, written atomically.
-
-    The key is a SHA-1 of the resolved path, file size, mtime_ns, n, frame size and
-    SAMPLER_VERSION, so an edited file or another setting is a new entry, never a stale
-    one. Each <key>.npy holds the uint8 pixels followed by a second array
-    [frame_count, *indices]; np.load reads the pixels alone, and read_into copies them
-    straight into a batch (a .npz would cost a zip directory per read, about 7x slower).
-    """
-
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root is not None else cache_dir() / "frames"
-
-    def key(self, path: str | Path, n: int = SEQUENCE_LENGTH, size=FRAME_SIZE) -> str:
-        p = Path(path).resolve()
-        try:
-            st = p.stat()
-        except FileNotFoundError:
-            raise VideoError(f"No such file: {p}. Was it moved or deleted?") from None
-        ident = f"{p}|{st.st_size}|{st.st_mtime_ns}|{n}|{tuple(size)}|v{SAMPLER_VERSION}"
-        return hashlib.sha1(ident.encode()).hexdigest()
-
-    def file_for(self, path: str | Path, n: int = SEQUENCE_LENGTH, size=FRAME_SIZE) -> Path:
-        k = self.key(path, n, size)
-        return self.root / k[:2] / f"{k}.npy"
-
-    def get(self, path: str | Path, n: int = SEQUENCE_LENGTH, size=FRAME_SIZE):
-        """Cached pixels (n, h, w, 3) uint8, or None on a miss (or an unreadable entry)."""
-        try:
-            pixels = np.load(self.file_for(path, n, size))
-        except (OSError, ValueError, EOFError):
-            return None
-        if pixels.dtype != np.uint8 or pixels.shape != (n, size[1], size[0], 3):
-            return None
-        return pixels
-
-    def read_into(self, path: str | Path, out: np.ndarray) -> bool:
-        """Fill `out` (n, h, w, 3) uint8 from the cache; False on a miss.
-
-        The warm path of load_frames: the entry's bytes go straight into `out` (no header
-        parsing, no intermediate array) when its .npy header is the one this numpy writes.
-        """
-        n, h, w = out.shape[:3]
-        file = self.file_for(path, n, (w, h))
-        header = _npy_header(out.shape)
-        try:
-            with open(file, "rb", buffering=0) as fh:
-                if fh.read(len(header)) == header:
-                    if fh.readinto(memoryview(out).cast("B")) == out.nbytes:
-                        return True
-        except FileNotFoundError:
-            return False
-        except OSError:
-            pass
-        pixels = self.get(path, n, (w, h))  # written by another numpy, or damaged
-        if pixels is None:
-            return False
-        out[...] = pixels
-        return True
-
-    def get_indices(self, path: str | Path, n: int = SEQUENCE_LENGTH, size=FRAME_SIZE):
-        """(frame_count, indices) of a cached entry, or None."""
-        try:
-            with open(self.file_for(path, n, size), "rb") as fh:
-                np.lib.format.read_array(fh)
-                meta = np.lib.format.read_array(fh)
-        except (OSError, ValueError, EOFError):
-            return None
-        return int(meta[0]), [int(i) for i in meta[1:]]
-
-    def put(
-        self,
-        path: str | Path,
-        pixels: np.ndarray,
-        indices: Sequence[int] = (),
-        frame_count: int = 0,
-        n: int = SEQUENCE_LENGTH,
-        size=FRAME_SIZE,
-    ) -> Path:
-        target = self.file_for(path, n, size)
-        meta = np.array([frame_count, *indices], dtype=np.int64)
-        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            np.lib.format.write_array(fh, np.ascontiguousarray(pixels, dtype=np.uint8))
-            np.lib.format.write_array(fh, meta)
-        return target
-
-    def frames(self, path: str | Path, n: int = SEQUENCE_LENGTH, size=FRAME_SIZE) -> np.ndarray:
-        """Cached pixels, or decode, cache and return them."""
-        pixels = self.get(path, n, size)
-        if pixels is None:
-            clip = read_clip(path, n, size)
-            self.put(path, clip.pixels, clip.indices, clip.frame_count, n, size)
-            pixels = clip.pixels
-        return pixels
-
-
-def load_frames(
-    clips: Sequence[ClipRef],
-    class_names: Sequence[str],
-    cache: FrameCache | None = None,
-    workers: int | None = None,
-    progress: bool | Callable[[int, int], None] = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (N, 20, 64, 64, 3) uint8 and labels (N,) for `clips`, in order.
-
-    Cached clips are read first; the rest are decoded in parallel threads (OpenCV decodes
-    with the GIL released; on 2 cores threads matched processes without their start-up
-    cost or their danger next to TensorFlow). `progress`: True for a tqdm bar, a callable
-    for progress(done, total), False for silence.
-    """
-    cache = cache if cache is not None else FrameCache()
-    index = {name: i for i, name in enumerate(class_names)}
-    unknown = sorted({c.label for c in clips} - set(index))
-    if unknown:
-        raise DatasetError(
-            f"Clips of classes {', '.join(unknown)} are not in the class list "
-            f"({', '.join(class_names)})."
-        )
-    total = len(clips)
-    x = np.empty((total, SEQUENCE_LENGTH, IMAGE_HEIGHT, IMAGE_WIDTH, 3), np.uint8)
-    y = np.array([index[c.label] for c in clips], dtype=np.int64)
-
-    bar = None
-    if progress is True:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc="frames", unit="clip", dynamic_ncols=True)
-    done = 0
-
-    def advance(k: int = 1) -> None:
-        nonlocal done
-        done += k
-        if bar is not None:
-            bar.update(k)
-        elif callable(progress):
-            progress(done, total)
-
-    try:
-        misses = []
-        for i, clip in enumerate(clips):
-            if cache.read_into(clip.path, x[i]):
-                advance()
-            else:
-                misses.append(i)
-
-        def extract(i: int) -> None:
-            x[i] = cache.frames(clips[i].path)
-
-        if misses:
-            workers = max(1, min(workers or os.cpu_count() or 1, len(misses)))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="har-frames") as pool:
-                pending = {pool.submit(extract, i) for i in misses}
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        if future.exception() is not None:
-                            pool.shutdown(wait=True, cancel_futures=True)  # fail fast
-                            raise future.exception()
-                        advance()
-    finally:
-        if bar is not None:
-            bar.close()
-    return x, y
 
 
 def list_samples(root: str | Path = SAMPLES_DIR) -> dict[str, list[Path]]:

@@ -127,6 +127,7 @@ class JobState:
     reports: dict[str, dict] = field(default_factory=dict)  # arch -> EvalReport.to_dict()
     models: dict[str, dict] = field(default_factory=dict)  # arch -> {"epochs_run", ...}
     split: dict = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) left out
     error: str = ""
     started: float = 0.0
     ended: float = 0.0
@@ -241,7 +242,7 @@ def run_worker(run_dir: Path) -> int:
             seed=spec.config.seed,
             progress=lambda done, total: log.emit("extract", done=done, total=total),
         )
-        log.emit("split", split=data.describe()["split"])
+        log.emit("split", split=data.describe()["split"], skipped=data.skipped)
         for arch in spec.architectures:
             if stop_file.exists():
                 break
@@ -249,12 +250,6 @@ def run_worker(run_dir: Path) -> int:
             listener = _EventListener(log, arch, stop_file)
             config = replace(spec.config, architecture=arch)
             result, report, card = train_and_evaluate(data, config, f"{arch}-retrained", listener)
-            if result.stopped_by_user:
-                card.notes = (
-                    f"Stopped early by the user after {result.epochs_run} of "
-                    f"{result.config.epochs} epochs; the best weights so far were kept. "
-                    + card.notes
-                ).strip()
             with_weights = result.epochs_run > 0
             if with_weights:
                 from har.registry import save_model
@@ -263,7 +258,7 @@ def run_worker(run_dir: Path) -> int:
             log.emit(
                 "report",
                 arch=arch,
-                report=report.to_dict(),
+                report=report.to_dict() if report is not None else None,
                 model={
                     "epochs_run": result.epochs_run,
                     "stopped_by_user": result.stopped_by_user,
@@ -385,6 +380,7 @@ class TrainingJob:
             s.extract_done, s.extract_total = event["done"], event["total"]
         elif kind == "split":
             s.split = event["split"]
+            s.skipped = [tuple(item) for item in event.get("skipped", [])]
         elif kind == "epoch_begin":
             s.epoch, s.total_epochs, s.batch = event["epoch"], event["total_epochs"], 0
         elif kind == "batch":
@@ -392,7 +388,8 @@ class TrainingJob:
         elif kind == "epoch":
             s.history.setdefault(event["arch"], []).append(event["logs"])
         elif kind == "report":
-            s.reports[event["arch"]] = event["report"]
+            if event["report"] is not None:  # None: stopped by the user, not tested
+                s.reports[event["arch"]] = event["report"]
             s.models[event["arch"]] = event["model"]
         elif kind == "end":
             s.stage, s.message = event["stage"], event.get("message", "")

@@ -6,7 +6,10 @@ OpenCV's wheels carry no H.264 encoder, so encoding goes through PyAV (FFmpeg + 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -118,38 +121,67 @@ def _upright(frame: av.VideoFrame) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
-def _decoded(source, stream) -> Iterator[np.ndarray]:
-    """Upright RGB frames; a file that breaks off mid-stream yields what decodes before it."""
+def _decoded(source, stream, max_frames: int, max_height: int) -> Iterator[np.ndarray]:
+    """Upright RGB frames, at most `max_frames`, scaled to at most `max_height` rows (even
+    sizes); a file that breaks off mid-stream yields what decodes before it."""
+    import cv2
+
     decoded = 0
     try:
         for frame in source.decode(stream):
+            if decoded >= max_frames:
+                return
             decoded += 1
-            yield _upright(frame)
+            rgb = _upright(frame)
+            if rgb.shape[0] > max_height:
+                width = round(rgb.shape[1] * max_height / rgb.shape[0] / 2) * 2
+                rgb = cv2.resize(rgb, (max(width, 2), max_height), interpolation=cv2.INTER_AREA)
+            yield rgb
     except av.FFmpegError:
         if not decoded:
             raise
 
 
-def browser_playable(path: str | Path, cache_dir: str | Path | None = None) -> Path:
-    """The file itself if a browser can play it, else an H.264 MP4 copy (cached by file identity).
+PREVIEW_SECONDS = 60  # a preview to watch, not a copy: the models never see it
+PREVIEW_HEIGHT = 480
 
-    UCF50's XviD AVIs, OpenCV's MP4V files, WebM and HEVC do not play in every browser. The
-    copy is keyed by absolute path, size and mtime, so an edited file is transcoded again.
-    """
+
+def preview_path(path: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """Where the browser preview of `path` is (or will be) cached, keyed by file identity."""
     from har.config import cache_dir as default_cache_dir
 
     path = Path(path)
+    st = path.stat()
+    ident = (
+        f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v{TRANSCODE_VERSION}"
+        f"|{PREVIEW_SECONDS}s|{PREVIEW_HEIGHT}p"
+    )
+    key = hashlib.sha1(ident.encode()).hexdigest()[:20]
+    return Path(cache_dir or default_cache_dir() / "browser") / f"{path.stem[:40]}-{key}.mp4"
+
+
+def browser_playable(
+    path: str | Path,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Path:
+    """The file itself if a browser can play it, else an H.264 MP4 preview (cached).
+
+    UCF50's XviD AVIs, OpenCV's MP4V files, WebM and HEVC do not play in every browser. The
+    preview is the first PREVIEW_SECONDS at most PREVIEW_HEIGHT rows, so a long or large
+    upload costs seconds, not minutes; it is keyed by absolute path, size and mtime, so an
+    edited file is transcoded again. `progress(fraction)` is called as frames are written.
+    """
+    path = Path(path)
     if not path.is_file():
         raise VideoError(f"No such video file: {path}. Pick or upload the video again.")
-    st = path.stat()
-    if st.st_size == 0:
+    if path.stat().st_size == 0:
         raise VideoError(f"{path.name} is empty (0 bytes); pick or upload the video again.")
     if is_browser_playable(path):
         return path
-    ident = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v{TRANSCODE_VERSION}"
-    key = hashlib.sha1(ident.encode()).hexdigest()[:20]
-    target = Path(cache_dir or default_cache_dir() / "browser") / f"{path.stem[:40]}-{key}.mp4"
+    target = preview_path(path, cache_dir)
     if target.is_file():
+        _touch(target)
         return target
     try:
         with av.open(str(path)) as source:
@@ -159,11 +191,127 @@ def browser_playable(path: str | Path, cache_dir: str | Path | None = None) -> P
             stream.thread_type = "AUTO"
             rate = stream.average_rate or stream.guessed_rate or 25
             rate = rate if 1 <= rate <= 240 else 25
-            write_mp4(target, _decoded(source, stream), fps=float(rate))
+            limit = int(PREVIEW_SECONDS * float(rate))
+            expected = min(limit, stream.frames or limit)
+            frames = _decoded(source, stream, limit, PREVIEW_HEIGHT)
+            if progress is not None:
+                frames = _counted(frames, expected, progress)
+            write_mp4(target, frames, fps=float(rate))
     except av.FFmpegError as exc:
         raise VideoError(
             f"{path.name} is not a video FFmpeg can decode, so it cannot be shown ({exc})."
         ) from exc
     except ValueError as exc:  # write_mp4 got no frames
         raise VideoError(f"{path.name} has no decodable video frames to show.") from exc
+    prune(target.parent, media_cache_bytes())
     return target
+
+
+def _counted(frames: Iterator, expected: int, progress: Callable[[float], None]) -> Iterator:
+    for i, frame in enumerate(frames, 1):
+        if i % 25 == 0:
+            progress(min(i / max(expected, 1), 1.0))
+        yield frame
+    progress(1.0)
+
+
+def media_cache_bytes() -> int:
+    """The cap of each media cache (uploads, previews): HAR_MEDIA_CACHE_MB, default 2048."""
+    return int(float(os.environ.get("HAR_MEDIA_CACHE_MB", "2048")) * 1024 * 1024)
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached file as just used (its access time; the modification time stays)."""
+    os.utime(path, (time.time(), path.stat().st_mtime))
+
+
+def prune(folder: str | Path, max_bytes: int) -> list[Path]:
+    """Delete the least recently used files under `folder` until it holds at most max_bytes."""
+    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    stats = [(p.stat(), p) for p in files]
+    entries = sorted(((max(s.st_atime, s.st_mtime), s.st_size, p) for s, p in stats), reverse=True)
+    total, removed = 0, []
+    for _, size, path in entries:  # newest first: keep while they fit
+        total += size
+        if total > max_bytes:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+            if path.parent != Path(folder) and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    return removed
+
+
+class PreviewJobs:
+    """Browser previews transcoded in a background thread, so predictions show at once.
+
+    status(path) starts the transcode on first call and then reports it: ("ready", path),
+    ("running", fraction) or ("failed", message). One transcode at a time per process.
+    """
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="har-preview")
+        self._jobs: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def status(self, path: str | Path) -> tuple[str, object]:
+        path = Path(path)
+        if is_browser_playable(path):
+            return "ready", path
+        target = preview_path(path)
+        if target.is_file():
+            return "ready", target
+        key = str(target)
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job["state"] == "ready":  # new, or pruned since
+                job = self._jobs[key] = {"state": "running", "progress": 0.0, "result": None}
+                self._pool.submit(self._run, path, job)
+        if job["state"] == "running":
+            return "running", job["progress"]
+        return job["state"], job["result"]
+
+    @staticmethod
+    def _run(path: Path, job: dict) -> None:
+        try:
+            job["result"] = browser_playable(path, progress=lambda f: job.update(progress=f))
+            job["state"] = "ready"
+        except VideoError as exc:
+            job["result"], job["state"] = str(exc), "failed"
+        except Exception as exc:  # noqa: BLE001 - a page polls this; it must get a sentence
+            job["result"], job["state"] = (
+                f"{path.name} could not be made playable ({exc}).",
+                "failed",
+            )
+
+
+def save_upload(name: str, data: bytes, directory: str | Path | None = None) -> Path:
+    """Keep an uploaded video on disk under its own file name (in a folder keyed by content).
+
+    Messages and captions then name the user's file, not a hash.
+    """
+    from har.config import cache_dir
+
+    if not data:
+        raise VideoError(f"{name} is empty (0 bytes); upload the video again.")
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in Path(name).name).strip()
+    safe = safe.lstrip(".")[:120] or "upload.bin"
+    folder = Path(directory) if directory is not None else cache_dir() / "uploads"
+    path = folder / hashlib.sha1(data).hexdigest()[:16] / safe
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        prune(folder, max(media_cache_bytes(), len(data)))
+    _touch(path)
+    return path
+
+
+def forget_upload(path: str | Path) -> None:
+    """Delete an upload that turned out not to be a usable video (and its folder)."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass

@@ -7,20 +7,21 @@ through these two functions, so a model trained anywhere is trained the same way
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from har import __version__
 from har.config import COLOR_ORDER, INPUT_SHAPE
-from har.datasets import Dataset, FrameCache, Split, load_frames, scan, split_clips
+from har.datasets import Dataset, Split, scan, split_clips
+from har.errors import DatasetError
 from har.evaluate import EvalReport, evaluate_predictions
-
-SYNTHETIC_MARKER = "SYNTHETIC.json"
+from har.frames import FrameCache, load_frames
+from har.progress import Progress
+from har.synthetic.marker import CARD_NOTE, is_synthetic
 
 
 @dataclass
@@ -36,10 +37,11 @@ class PreparedData:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) left out
 
     @property
     def synthetic(self) -> bool:
-        return (self.dataset.root / SYNTHETIC_MARKER).exists()
+        return is_synthetic(self.dataset.root)
 
     def describe(self) -> dict:
         """The dataset and split, as recorded in a model card."""
@@ -67,28 +69,92 @@ def prepare_data(
     seed: int = 27,
     cache: FrameCache | None = None,
     workers: int | None = None,
-    progress: bool | Callable[[int, int], None] = True,
+    progress: Progress = True,
+    strict: bool = False,
+    shard=None,
 ) -> PreparedData:
     """Scan a UCF50-shaped folder, keep `classes` (all if None), split, and load frames.
 
     split_mode: "group", "random", or "all" (no training: every clip is a test clip).
+    Lenient unless `strict`: misnamed and undecodable files are left out and listed in
+    PreparedData.skipped; the split then fails only if a class has too few clips left.
+    With a har.distribute.Shard, only this worker's share is extracted (see load_shard).
     """
     dataset = scan(root)
     if classes:
         dataset = dataset.subset(classes)
-    if split_mode == "all":  # a fresh, never-seen set: every clip is a test clip
-        split = Split([], [], sorted(dataset.clips, key=lambda c: str(c.path)), "all", seed)
-    else:
-        split = split_clips(dataset.clips, mode=split_mode, seed=seed)
-    class_names = list(dataset.classes)
+    skipped = [(str(dataset.root / f), why) for f, why in dataset.problems()]
+    if strict and skipped:
+        raise DatasetError(
+            f"{len(skipped)} file(s) could not be used; first: {skipped[0][0]} "
+            f"({skipped[0][1]}). Fix them, or run without --strict to skip them."
+        )
+    split = _split(dataset, split_mode, seed)  # before extraction: a bad split costs no time
+    if shard is not None:
+        return load_shard(dataset, split, shard, cache, workers, progress, strict, skipped)
     everything = split.train + split.val + split.test
-    x, y = load_frames(everything, class_names, cache=cache, workers=workers, progress=progress)
-    a, b = len(split.train), len(split.train) + len(split.val)
-    return PreparedData(dataset, split, class_names, x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:])
+    failures: list = []
+    x, y = load_frames(
+        everything, list(dataset.classes), cache, workers, progress, None if strict else failures
+    )
+    if failures:  # undecodable clips are found only by decoding: split again without them
+        bad = {everything[i].path for i, _ in failures}
+        skipped += [(str(everything[i].path), str(exc)) for i, exc in failures]
+        dataset = replace(dataset, clips=[c for c in dataset.clips if c.path not in bad])
+        gone = [c for c in dataset.classes if not any(k.label == c for k in dataset.clips)]
+        if gone:
+            raise DatasetError(
+                f"No clip of {', '.join(gone)} could be decoded ({len(bad)} failed; first: "
+                f"{skipped[-len(bad)][0]}); re-encode them or choose other classes."
+            )
+        split = _split(dataset, split_mode, seed)
+    if failures:
+        row = {c.path: i for i, c in enumerate(everything)}
+        picks = [[row[c.path] for c in p] for p in (split.train, split.val, split.test)]
+    else:  # the loaded order is the split's: views, no copy of the frames
+        a, b = len(split.train), len(split.train) + len(split.val)
+        picks = [slice(0, a), slice(a, b), slice(b, None)]
+    parts = [(x[p], y[p]) for p in picks]
+    return PreparedData(
+        dataset, split, list(dataset.classes), *(a for pair in parts for a in pair), skipped
+    )
 
 
-def train_and_evaluate(data: PreparedData, config, name: str, listener=None):
-    """Train with `config` (a TrainConfig); return (TrainResult, EvalReport, ModelCard)."""
+def load_shard(dataset, split, shard, cache, workers, progress, strict, skipped) -> PreparedData:
+    """A worker's share: every shard.count-th train and val clip; the test split on the chief.
+
+    The split is every worker's, so it is never redone: an undecodable clip is only left
+    out of this worker's share (har.distribute evens the steps out across workers).
+    """
+    parts = [shard.take(split.train), shard.take(split.val), split.test if shard.chief else []]
+    arrays = []
+    for clips in parts:
+        failures: list = []
+        x, y = load_frames(
+            clips, list(dataset.classes), cache, workers, progress, None if strict else failures
+        )
+        bad = {i for i, _ in failures}
+        skipped += [(str(clips[i].path), str(exc)) for i, exc in failures]
+        keep = [i for i in range(len(clips)) if i not in bad]
+        arrays += [x[keep], y[keep]] if bad else [x, y]
+    return PreparedData(dataset, split, list(dataset.classes), *arrays, skipped)
+
+
+def _split(dataset: Dataset, mode: str, seed: int) -> Split:
+    if mode == "all":  # a fresh, never-seen set: every clip is a test clip
+        return Split([], [], sorted(dataset.clips, key=lambda c: str(c.path)), "all", seed)
+    return split_clips(dataset.clips, mode=mode, seed=seed)
+
+
+def train_and_evaluate(data: PreparedData, config, name: str, listener=None, strategy=None):
+    """Train with `config` (a TrainConfig); return (TrainResult, EvalReport, ModelCard).
+
+    A run the user stopped is not tested (the report is None, the card says so): a Stop
+    must end the run in seconds, and the model can be evaluated on its own afterwards.
+    With a tf.distribute `strategy`, only the chief tests (a worker returns report None).
+    """
+    from har import distribute
+    from har.inference import Predictor
     from har.registry import ModelCard
     from har.train import train_model
 
@@ -100,9 +166,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None):
         num_classes=len(data.class_names),
         config=config,
         listener=listener,
-    )
-    report = evaluate_predictions(
-        data.y_test, predict_in_batches(result.model, data.x_test), data.class_names
+        strategy=strategy,
     )
     described = data.describe()
     training = asdict(result.config)
@@ -112,6 +176,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None):
         stopped_by_user=result.stopped_by_user,
         seconds=round(result.seconds, 1),
         history=result.history,
+        **distribute.describe(strategy, result.config.batch_size),
     )
     card = ModelCard(
         name=name,
@@ -122,13 +187,25 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None):
         parameters=int(result.model.count_params()),
         dataset=described["dataset"],
         split=described["split"],
-        metrics={"test": report.to_dict()},
+        metrics={},
         training=training,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         versions=library_versions(),
         synthetic=data.synthetic,
-        notes=synthetic_note() if data.synthetic else "",
+        notes=CARD_NOTE if data.synthetic else "",
     )
+    if result.stopped_by_user:
+        card.notes = (
+            f"Stopped early by the user after {result.epochs_run} of {result.config.epochs} "
+            "epochs; the best weights so far were kept; not evaluated on the test split. "
+            + card.notes
+        ).strip()
+        return result, None, card
+    if not distribute.is_chief(strategy):
+        return result, None, card
+    probabilities = Predictor(result.model, card).predict_batch(data.x_test)
+    report = evaluate_predictions(data.y_test, probabilities, data.class_names)
+    card.metrics = {"test": report.to_dict()}
     return result, report, card
 
 
@@ -148,23 +225,6 @@ def evaluate_on(predictor, data: PreparedData) -> EvalReport:
     return evaluate_predictions(remap[data.y_test], probabilities, own)
 
 
-def predict_in_batches(model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Class probabilities for uint8 clips (N, 20, 64, 64, 3), a batch at a time."""
-    outputs = [
-        np.asarray(model(x[i : i + batch_size].astype(np.float32) / 255.0, training=False))
-        for i in range(0, len(x), batch_size)
-    ]
-    return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]))
-
-
-def synthetic_note() -> str:
-    return (
-        "Trained on HAR Studio's synthetic clips (procedurally drawn figures), not on real "
-        "video: it will not recognise real footage. Train on a real UCF50 folder with the "
-        "same commands for a real model."
-    )
-
-
 def library_versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
@@ -176,9 +236,3 @@ def library_versions() -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-def read_synthetic_settings(root: str | Path) -> dict | None:
-    """The generator settings a synthetic folder was made with, or None for real data."""
-    marker = Path(root) / SYNTHETIC_MARKER
-    return json.loads(marker.read_text()) if marker.exists() else None

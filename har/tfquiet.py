@@ -1,4 +1,4 @@
-"""Import TensorFlow without its C++ start-up lines on stderr.
+"""Quiet native libraries: TensorFlow's C++ start-up lines, FFmpeg's and OpenCV's logs.
 
 TensorFlow prints oneDNN and CUDA notices from C++ before any log setting applies, so
 TF_CPP_MIN_LOG_LEVEL alone does not hide them; a user of the CLI should see only our
@@ -27,3 +27,10 @@ def import_tensorflow():
         os.close(saved)
         os.close(devnull)
     return tensorflow
+
+
+def quiet_native_logs() -> None:
+    """FFmpeg's and OpenCV's own log lines (1 to 61 of them for a broken file) would come
+    before our one-sentence error; they are read when the first capture opens."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET

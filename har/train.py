@@ -44,14 +44,23 @@ class TrainResult:
     config: TrainConfig = field(repr=False, default=None)
 
 
+class _UserStop(Exception):
+    """Raised out of fit() at the batch where the user asked to stop."""
+
+
 class _ListenerCallback(keras.callbacks.Callback):
-    """Forwards Keras events to a TrainingListener and honours its stop request."""
+    """Forwards Keras events to a TrainingListener and honours its stop request at once.
+
+    Setting model.stop_training would still run the epoch's validation pass (seconds for
+    ConvLSTM); a stop leaves fit() at the batch instead, keeping the finished epochs' logs.
+    """
 
     def __init__(self, listener, total_epochs: int, total_batches: int) -> None:
         super().__init__()
         self.listener, self.total_epochs, self.total_batches = listener, total_epochs, total_batches
         self.epoch = 0
         self.stopped_by_user = False
+        self.history: dict[str, list[float]] = {}
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -61,9 +70,11 @@ class _ListenerCallback(keras.callbacks.Callback):
         self.listener.on_batch_end(self.epoch, batch, self.total_batches, _floats(logs))
         if self.listener.should_stop():
             self.stopped_by_user = True
-            self.model.stop_training = True
+            raise _UserStop
 
     def on_epoch_end(self, epoch, logs=None):
+        for key, value in _floats(logs).items():
+            self.history.setdefault(key, []).append(value)
         self.listener.on_epoch_end(epoch, _floats(logs))
 
 
@@ -94,9 +105,19 @@ def train_model(
     num_classes: int,
     config: TrainConfig,
     listener: TrainingListener | None = None,
+    strategy=None,
 ) -> TrainResult:
-    """Build the configured model and fit it; early stopping restores the best weights."""
+    """Build the configured model and fit it; early stopping restores the best weights.
+
+    With a tf.distribute `strategy`, the model is built in its scope and trained on this
+    worker's share of the clips by har.distribute (batch_size is then per replica).
+    """
     config = config.resolved()
+    keras.utils.set_random_seed(config.seed)
+    if strategy is not None:  # checks a worker's share against every other's first
+        return _train_distributed(
+            x_train, y_train, x_val, y_val, num_classes, config, listener, strategy
+        )
     if len(x_train) == 0:
         raise TrainingError("No training clips: the chosen classes and split left none.")
     if len(x_val) == 0:
@@ -105,7 +126,6 @@ def train_model(
         )
     if len(np.unique(y_train)) < 2:
         raise TrainingError("The training clips cover fewer than two classes; pick more data.")
-    keras.utils.set_random_seed(config.seed)
     model = build_model(config.architecture, num_classes)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -124,19 +144,22 @@ def train_model(
         bridge = _ListenerCallback(listener, config.epochs, total_batches)
         callbacks.append(bridge)
     start = time.perf_counter()
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        shuffle=False,  # the tf.data pipeline shuffles, seeded
-        verbose=0,
-    )
+    try:
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            shuffle=False,  # the tf.data pipeline shuffles, seeded
+            verbose=0,
+        )
+        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    except _UserStop:
+        hist = bridge.history
+        if early.best_weights is not None:
+            model.set_weights(early.best_weights)  # a user stop keeps the best epoch too
     seconds = time.perf_counter() - start
     stopped_by_user = bool(bridge and bridge.stopped_by_user)
-    if stopped_by_user and early.best_weights is not None:
-        model.set_weights(early.best_weights)  # a user stop keeps the best epoch too
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     epochs_run = len(hist.get("loss", []))
     return TrainResult(
         model=model,
@@ -147,3 +170,21 @@ def train_model(
         seconds=seconds,
         config=config,
     )
+
+
+def _train_distributed(x_train, y_train, x_val, y_val, num_classes, config, listener, strategy):
+    from har.distribute import fit_distributed
+
+    with strategy.scope():
+        model = build_model(config.architecture, num_classes)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        model.optimizer.build(model.trainable_variables)
+    start = time.perf_counter()
+    outcome = fit_distributed(
+        strategy, model, x_train, y_train, x_val, y_val, num_classes, config, listener
+    )
+    return TrainResult(model=model, seconds=time.perf_counter() - start, config=config, **outcome)

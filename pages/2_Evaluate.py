@@ -5,12 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_common import load_predictors, models_ui, setup_page
+from app_common import models_ui, setup_page
 from har.charts import confusion_heatmap
 from har.config import PAPER_ACCURACY
 from har.errors import HarError
+from har.evaluate import format_accuracy
 from har.pipeline import evaluate_on, prepare_data
 from har.synthetic import cached_dataset
+
+CLIPS_PER_GROUP = 2
 
 
 def data_ui(card) -> tuple[str, str, int]:
@@ -40,36 +43,58 @@ def data_ui(card) -> tuple[str, str, int]:
         key="eval_seed",
         help="Shipped models were trained on seed 0.",
     )
+    classes = len(card.class_names)
+    st.caption(
+        f"{groups} groups x {CLIPS_PER_GROUP} clips x {classes} classes = "
+        f"**{groups * CLIPS_PER_GROUP * classes} clips** per model (generated once, then cached)."
+    )
     return f"synthetic:{groups}:{int(seed)}", "all", int(seed)
 
 
-@st.cache_data(show_spinner="Decoding clips and predicting...")
-def evaluate(model_name: str, source: str, mode: str, seed: int) -> dict:
-    predictor = load_predictors()["predictors"][model_name]
+def evaluate(predictor, source: str, mode: str, seed: int, bar) -> dict:
+    """Generate or scan the data, decode its clips and score the model, with a progress bar."""
     classes = predictor.card.class_names
+
+    def progress(what: str):
+        return lambda done, total: bar.progress(done / max(total, 1), f"{what} {done}/{total}")
+
     if source.startswith("synthetic:"):
         _, groups, gen_seed = source.split(":")
-        root = cached_dataset(classes, groups=int(groups), clips_per_group=2, seed=int(gen_seed))
+        root = cached_dataset(
+            classes,
+            groups=int(groups),
+            clips_per_group=CLIPS_PER_GROUP,
+            seed=int(gen_seed),
+            progress=progress("Generating clips"),
+        )
     else:
         root = source
-    data = prepare_data(root, classes, split_mode=mode, seed=seed, progress=False)
-    return evaluate_on(predictor, data).to_dict()
+    data = prepare_data(
+        root, classes, split_mode=mode, seed=seed, progress=progress("Decoding clips")
+    )
+    bar.progress(1.0, f"Predicting {len(data.x_test)} clips")
+    return {**evaluate_on(predictor, data).to_dict(), "skipped": data.skipped}
 
 
 def report_ui(name: str, card, report: dict, where: str) -> None:
     st.markdown(f"### {name}")
     st.caption(where)
     a, b = st.columns(2)
-    a.metric("Accuracy", f"{report['accuracy']:.1%}")
+    a.metric("Accuracy", f"{report['accuracy'] * 100:.1f} %")
     b.metric("Macro F1", f"{report['macro_f1']:.3f}")
+    st.caption(f"Accuracy {format_accuracy(report)}: the interval says how much it could move.")
+    if report.get("skipped"):
+        with st.expander(f"{len(report['skipped'])} file(s) skipped: misnamed or undecodable"):
+            st.markdown("\n".join(f"- `{p}`: {why}" for p, why in report["skipped"]))
     table = pd.DataFrame(report["per_class"]).T[["precision", "recall", "f1", "support"]]
+    table["support"] = table["support"].astype(int)
     st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1": "{:.2f}"}))
     st.plotly_chart(confusion_heatmap(report["confusion"], report["class_names"]), key=f"cm-{name}")
     paper = PAPER_ACCURACY.get(card.architecture)
     if paper is not None:
         st.caption(
-            f"Paper: {card.architecture.upper()} {paper:.2%} test accuracy on four real UCF50 "
-            "classes with a random 75/25 split. Random splits put clips of one group (same "
+            f"Paper: {card.architecture.upper()} {paper * 100:.1f} % test accuracy on four real "
+            "UCF50 classes with a random 75/25 split. Random splits put clips of one group (same "
             "actor and background) on both sides, which flatters the score; "
             + (
                 "these figures are on synthetic clips, so they are not comparable."
@@ -79,32 +104,8 @@ def report_ui(name: str, card, report: dict, where: str) -> None:
         )
 
 
-setup_page("Evaluate")
-st.title("Evaluate")
-predictors = models_ui(key="eval_models")
-chosen = list(predictors)
-cards = [predictors[n].card for n in chosen]
-if chosen:
-    source, mode, seed = data_ui(cards[0])
-    if st.button("Evaluate", type="primary", key="run_eval"):
-        st.session_state["eval_request"] = (tuple(chosen), source, mode, seed)
-    request = st.session_state.get("eval_request")
-    if request and request[0] == tuple(chosen):
-        cols = st.columns(len(chosen))
-        for col, name in zip(cols, chosen, strict=True):
-            with col:
-                try:
-                    report = evaluate(name, request[1], request[2], request[3])
-                except HarError as exc:
-                    st.error(str(exc))
-                    continue
-                where = (
-                    f"{report['num_clips']} fresh synthetic clips (generator seed {request[3]})"
-                    if request[2] == "all"
-                    else f"{report['num_clips']} test clips of {request[1]} "
-                    f"({request[2]} split, seed {request[3]})"
-                )
-                report_ui(name, predictors[name].card, report, where)
+def recorded_ui(cards) -> None:
+    """Each card's own test figures, saying on what data and split they were measured."""
     st.subheader("As recorded in the model cards")
     rows = []
     for card in cards:
@@ -115,9 +116,49 @@ if chosen:
                 "data": "synthetic" if card.synthetic else card.dataset.get("kind"),
                 "split": card.split.get("mode"),
                 "test clips": card.split.get("test"),
-                "accuracy": test.get("accuracy"),
-                "macro F1": test.get("macro_f1"),
-                "paper accuracy": PAPER_ACCURACY.get(card.architecture),
+                "accuracy": format_accuracy(test) if "accuracy" in test else "unknown",
+                "macro F1": round(test["macro_f1"], 3) if "macro_f1" in test else None,
+                "paper accuracy": f"{PAPER_ACCURACY[card.architecture] * 100:.1f} %"
+                if card.architecture in PAPER_ACCURACY
+                else None,
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+setup_page("Evaluate")
+st.title("Evaluate")
+predictors = models_ui(key="eval_models")
+chosen = list(predictors)
+cards = [predictors[n].card for n in chosen]
+if chosen:
+    source, mode, seed = data_ui(cards[0])
+    results = st.session_state.setdefault("eval_results", {})
+    if st.button("Evaluate", type="primary", key="run_eval"):
+        st.session_state["eval_request"] = (tuple(chosen), source, mode, seed)
+        bar = st.progress(0.0, "Starting")
+        for name in chosen:
+            key = (name, source, mode, seed)
+            if key not in results:
+                try:
+                    results[key] = evaluate(predictors[name], source, mode, seed, bar)
+                except HarError as exc:
+                    results[key] = {"error": str(exc)}
+        bar.empty()
+    request = st.session_state.get("eval_request")
+    if request and request[0] == tuple(chosen):
+        cols = st.columns(len(chosen))
+        for col, name in zip(cols, chosen, strict=True):
+            report = results.get((name, *request[1:]), {"error": "Press Evaluate again."})
+            with col:
+                if "error" in report:
+                    st.error(report["error"])
+                    continue
+                where = (
+                    f"{report['num_clips']} fresh synthetic clips (generator seed {request[3]})"
+                    if request[2] == "all"
+                    else f"{report['num_clips']} test clips of {request[1]} "
+                    f"({request[2]} split, seed {request[3]})"
+                )
+                report_ui(name, predictors[name].card, report, where)
+    recorded_ui(cards)

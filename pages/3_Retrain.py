@@ -91,9 +91,16 @@ def runs_ui(jobs: list, wanted: str | None):
     default = wanted if wanted in ids else (running[0] if running else ids[0])
     labels = {j.id: run_label(j) for j in jobs}
     chosen = st.selectbox(
-        f"Runs ({len(jobs)})", ids, index=ids.index(default), format_func=labels.get, key="rt_run"
+        f"Runs ({len(jobs)})", ids, index=ids.index(default), format_func=labels.get
     )
     return get_job(chosen)
+
+
+def skipped_ui(skipped) -> None:
+    """The files a run left out, each with its reason."""
+    if skipped:
+        with st.expander(f"{len(skipped)} file(s) skipped: misnamed or undecodable"):
+            st.markdown("\n".join(f"- `{path}`: {reason}" for path, reason in skipped))
 
 
 def progress_ui(job) -> None:
@@ -112,15 +119,23 @@ def progress_ui(job) -> None:
             f"{s['mode']} split: {s['train']} train / {s['val']} validation / "
             f"{s['test']} test clips"
         )
+    skipped_ui(state.skipped)
     for arch, history in state.history.items():
         st.markdown(f"**{arch.upper()}**")
-        if history:
+        # drawn (empty) from the start of training, so the first epoch's point appears at
+        # once instead of after the browser has loaded the chart library
+        if history or (arch == state.architecture and state.stage == "training"):
             left, right = st.columns(2)
             left.plotly_chart(training_curves(history, "loss"), key=f"loss-{job.id}-{arch}")
             right.plotly_chart(training_curves(history, "accuracy"), key=f"acc-{job.id}-{arch}")
         model = state.models.get(arch, {})
-        if model.get("stopped_by_user"):
-            st.warning(f"Stopped early after {model['epochs_run']} epochs (best weights kept).")
+        if model.get("stopped_by_user") and not model.get("epochs_run"):
+            st.warning("Stopped during the first epoch: no epoch finished, so nothing to save.")
+        elif model.get("stopped_by_user"):
+            st.warning(
+                f"Stopped early after {model['epochs_run']} epochs (best weights kept). Not "
+                "tested: save it, then score it on the Evaluate page."
+            )
         if arch in state.reports:
             report = state.reports[arch]
             st.markdown(
@@ -196,7 +211,6 @@ with st.container(border=True):
         if new_spec is not None:
             started = start_job(new_spec)
             st.query_params["job"] = started.id
-            st.session_state.pop("rt_run", None)
             jobs = list_jobs()
     except HarError as exc:
         st.error(str(exc))

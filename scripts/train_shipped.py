@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from har.config import PAPER_CLASSES, SHIPPED_MODELS_DIR  # noqa: E402
 from har.pipeline import prepare_data, train_and_evaluate  # noqa: E402
-from har.registry import save_model  # noqa: E402
+from har.registry import card_markdown, save_model  # noqa: E402
 from har.train import TrainConfig  # noqa: E402
 
 
@@ -77,56 +77,6 @@ def results_table(rows) -> str:
             f"| {name} | {split} | {n} | {report.accuracy:.1%} | {report.macro_f1:.3f} | {epochs} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def card_markdown(card) -> str:
-    """A human-readable model card beside the JSON one."""
-    test = card.metrics["test"]
-    lines = [
-        f"# {card.name}",
-        "",
-        f"**{card.architecture.upper()}**, {card.parameters:,} parameters, input "
-        f"{'x'.join(map(str, card.input_shape))} {card.color_order} in [0, 1].",
-        "",
-    ]
-    if card.synthetic:
-        lines += [f"> **Synthetic data.** {card.notes}", ""]
-    lines += [
-        f"Classes (output order): {', '.join(card.class_names)}.",
-        "",
-        f"Data: {card.dataset['kind']}, {card.dataset['num_clips']} clips. Split: "
-        f"{card.split['mode']} (seed {card.split['seed']}): {card.split['train']} train / "
-        f"{card.split['val']} validation / {card.split['test']} test clips.",
-        "",
-        f"Test accuracy **{test['accuracy']:.1%}**, macro F1 **{test['macro_f1']:.3f}** "
-        f"({card.split['mode']} split).",
-        "",
-        "| class | precision | recall | F1 | support |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for cls, m in test["per_class"].items():
-        lines.append(
-            f"| {cls} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
-        )
-    lines += ["", "Confusion matrix (rows: true, columns: predicted):", "", "```"]
-    lines += [" ".join(f"{v:4d}" for v in row) for row in test["confusion"]]
-    lines += ["```", ""]
-    if "random_split" in card.metrics:
-        r = card.metrics["random_split"]["test"]
-        lines += [
-            f"On the paper's random 75/25 split (a separately trained model of the same "
-            f"architecture): accuracy {r['accuracy']:.1%}, macro F1 {r['macro_f1']:.3f}.",
-            "",
-        ]
-    t = card.training
-    lines += [
-        f"Training: Adam lr {t['learning_rate']}, batch {t['batch_size']}, up to "
-        f"{t['epochs']} epochs, early stopping patience {t['patience']} "
-        f"(best weights restored); ran {t['epochs_run']} epochs in {t['seconds']} s. "
-        f"Created {card.created} with {card.versions}.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

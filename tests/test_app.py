@@ -16,11 +16,17 @@ APP = REPO_ROOT / "streamlit_app.py"  # absolute: AppTest resolves relative path
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
     monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
 
 
 def app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def runs_box(at):
+    """The Retrain page's run list (not keyed: it follows the run in the URL)."""
+    return next(b for b in at.selectbox if b.label.startswith("Runs ("))
 
 
 def test_shipped_models_exist():
@@ -46,12 +52,80 @@ def test_predict_a_sample_with_both_models():
     at.selectbox(key="sample_class").set_value("TaiChi (sample)").run()
     predictions = [m for m in at.metric if m.label == "Prediction"]
     assert len(predictions) == 2  # ConvLSTM and LRCN side by side
-    assert all(m.value in ("WalkingWithDog", "TaiChi", "Swing", "HorseRace") for m in predictions)
-    assert any("Trained on synthetic clips" in w.value for w in at.warning)
-    assert len(at.get("plotly_chart")) == 2
+    classes = ("WalkingWithDog", "TaiChi", "Swing", "HorseRace")
+    for metric in predictions:  # the answer, with a tick or a cross against the true class
+        answer, mark = metric.value.rsplit(" ", 1)
+        assert answer in classes and mark == ("✅" if answer == "TaiChi" else "❌")
+    assert any(e.label.endswith("trained on synthetic clips, not real video") for e in at.expander)
+    markdown = " ".join(m.value for m in at.markdown)
+    assert markdown.count("% confidence") == 2 and "↑" not in markdown
+    assert len(at.get("plotly_chart")) == 1  # one grouped chart: both models' rows line up
     assert len(at.get("imgs")) == 20 or len(at.image) == 20  # the 20 frames the models see
     at.selectbox(key="sample_class").set_value("Punch (sample)").run()  # a class they don't know
-    assert sum("Punch is not one of them" in i.value for i in at.info) == 2
+    assert sum("Punch is not one of its 4 classes" in c.value for c in at.caption) == 2
+    assert not any(m.value.endswith(("✅", "❌")) for m in at.metric)  # no verdict without truth
+
+
+def test_three_models_get_whole_names_and_an_upload_keeps_its_name(tmp_path):
+    import shutil
+
+    from har.config import SAMPLES_DIR
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for ext in ("keras", "json"):  # a third model: a user's copy of the shipped LRCN
+        shutil.copy(SHIPPED_MODELS_DIR / f"lrcn-paper4.{ext}", models / f"lrcn-my-copy.{ext}")
+    card = (models / "lrcn-my-copy.json").read_text().replace('"lrcn-paper4"', '"lrcn-my-copy"')
+    (models / "lrcn-my-copy.json").write_text(card)
+    from app_common import forget_models
+
+    forget_models()  # the loaders are cached per process, as in the server
+    at = app()
+    at.switch_page("pages/1_Predict.py").run()
+    at.multiselect(key="models").set_value(["convlstm-paper4", "lrcn-paper4", "lrcn-my-copy"])
+    at.run()
+    at.selectbox(key="sample_class").set_value("Swing (sample)").run()
+    assert not at.exception
+    assert len([m for m in at.metric if m.label == "Prediction"]) == 3
+    names = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert {"**convlstm-paper4**", "**lrcn-paper4**", "**lrcn-my-copy**"} <= set(names)
+    assert len(names) == len(set(names))  # no duplicate headings
+    # an upload is named by its own file name in the page, not by a hash
+    from har.media import save_upload
+
+    path = save_upload("my holiday.mp4", (SAMPLES_DIR / "Swing_1.mp4").read_bytes())
+    assert path.name == "my holiday.mp4"
+    with pytest.raises(Exception, match="my holiday.txt is empty"):
+        save_upload("my holiday.txt", b"")
+    forget_models()
+
+
+def test_the_sidebar_reads_only_allowed_folders(tmp_path):
+    at = app()
+    at.sidebar.text_input[0].input("/etc").run()
+    assert not at.exception
+    assert any("outside the folders this app may read" in e.value for e in at.sidebar.error)
+    assert at.session_state["ucf50_root"] is None
+
+
+def test_a_card_of_wrong_types_is_a_warning_on_home(tmp_path):
+    import json
+    import shutil
+
+    from app_common import forget_models
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for ext in ("keras", "json"):
+        shutil.copy(SHIPPED_MODELS_DIR / f"lrcn-paper4.{ext}", models / f"broken.{ext}")
+    card = json.loads((models / "broken.json").read_text())
+    (models / "broken.json").write_text(json.dumps({**card, "name": "broken", "metrics": []}))
+    forget_models()
+    at = app()
+    assert not at.exception
+    assert any("broken.json" in w.value and "'metrics'" in w.value for w in at.warning)
+    assert "lrcn-paper4" in " ".join(m.value for m in at.markdown)  # the rest still lists
+    forget_models()
 
 
 def test_a_corrupt_clip_shows_its_message_and_the_app_keeps_working(tmp_path):
@@ -87,7 +161,7 @@ def test_retrain_two_classes_then_save_with_name_checks(tmp_path):
     at.run()
     assert len(at.get("plotly_chart")) >= 3  # loss, accuracy, confusion matrix
     assert f"Run {job.id}" in " ".join(c.value for c in at.caption)  # the run on display
-    assert len(at.selectbox(key="rt_run").options) == 1
+    assert len(runs_box(at).options) == 1
     # names a user can get wrong: a message each, nothing saved
     for bad, message in (("x" * 300, "at most 64 characters"), ("my model!", "only letters")):
         at.text_input(key="save_name_lrcn").input(bad)
@@ -106,7 +180,7 @@ def test_retrain_two_classes_then_save_with_name_checks(tmp_path):
     assert "retrained-lrcn" in at.multiselect(key="models").value
     # and the run is still listed after visiting another page
     at.switch_page("pages/3_Retrain.py").run()
-    assert "done" in at.selectbox(key="rt_run").options[0]
+    assert "done" in runs_box(at).options[0]
     assert f"Run {job.id}" in " ".join(c.value for c in at.caption)
 
 
@@ -114,10 +188,14 @@ def test_evaluate_shows_metrics_tables_and_the_papers_figures():
     at = app()
     at.switch_page("pages/2_Evaluate.py").run()
     at.slider(key="eval_groups").set_value(2)
+    at.run()
+    assert any("**16 clips** per model" in c.value for c in at.caption)  # said before the click
     at.button(key="run_eval").click().run()
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert labels.count("Accuracy") == 2 and labels.count("Macro F1") == 2
     assert len(at.dataframe) >= 3  # two per-class tables and the card summary
     captions = " ".join(c.value for c in at.caption)
-    assert "92.62%" in captions and "81.00%" in captions
+    assert "92.6 %" in captions and "81.0 %" in captions
+    assert captions.count("(95 % CI ") >= 2 and "16 clips)" in captions
+    assert all(v.endswith(" %") for v in (m.value for m in at.metric if m.label == "Accuracy"))

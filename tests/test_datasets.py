@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from conftest import decoded_index, write_cv2_video
 
-from har.datasets import ClipRef, FrameCache, list_samples, load_frames, scan, split_clips
+from har.datasets import ClipRef, list_samples, scan, split_clips
 from har.errors import DatasetError, VideoError
+from har.frames import FrameCache, load_frames
 from har.video import read_clip
 
 CLASSES = ("Punch", "Swing", "TaiChi")
@@ -72,6 +73,22 @@ def test_scan_skips_and_reports_misnamed_videos(tmp_path):
         ("Swing", 1, 1),
         ("Swing", 2, 1),
     ]
+    assert dataset.reasons == (
+        "not named v_<Class>_gNN_cMM",
+        "named for class Swing, not Punch",
+        "not named v_<Class>_gNN_cMM",
+    )
+
+
+def test_an_empty_class_folder_blocks_only_a_run_that_selects_it(tmp_path):
+    root = make_ucf50(tmp_path, classes=("Punch", "Swing", "TaiChi"), groups=1, clips=1, frames=3)
+    (root / "Docs").mkdir()
+    (root / "Docs" / "a.txt").write_text("")
+    dataset = scan(root)
+    assert dataset.empty == ("Docs",) and dataset.classes == ["Punch", "Swing", "TaiChi"]
+    assert dataset.subset(["Punch", "Swing"]).classes == ["Punch", "Swing"]
+    with pytest.raises(DatasetError, match="Class folder Docs in .* has no clips named"):
+        dataset.subset(["Punch", "Docs"])
 
 
 @pytest.mark.parametrize(
@@ -80,14 +97,6 @@ def test_scan_skips_and_reports_misnamed_videos(tmp_path):
         ({}, "no class folders"),
         ({"Punch/clip.avi": b"x", "Swing/other.mp4": b"x"}, "No clips named like UCF50"),
         ({"Punch/v_Punch_g01_c01.avi": b"x"}, "only one class"),
-        (
-            {
-                "Punch/v_Punch_g01_c01.avi": b"x",
-                "Swing/v_Swing_g01_c01.avi": b"x",
-                "Docs/a.txt": b"",
-            },
-            "Class folder Docs in .* has no clips named",
-        ),
     ],
 )
 def test_malformed_folders_say_what_is_wrong(tmp_path, layout, message):
@@ -258,10 +267,15 @@ def test_read_into_fills_the_batch_and_reads_other_npy_headers(tmp_path):
     good = cache.frames(video)
     assert cache.read_into(video, out[1]) and np.array_equal(out[1], good)
     assert not out[0].any()
+    with open(cache.file_for(video), "rb") as fh:
+        np.lib.format.read_array(fh)
+        meta = np.lib.format.read_array(fh)
     with open(cache.file_for(video), "wb") as fh:  # a header another numpy might write
         np.lib.format.write_array(fh, good, version=(2, 0))
+        np.lib.format.write_array(fh, meta)
     out[1] = 0
     assert cache.read_into(video, out[1]) and np.array_equal(out[1], good)
+    assert cache.damaged == []
 
 
 def test_progress_callable_is_called_per_clip(ucf50, tmp_path):

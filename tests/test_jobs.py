@@ -79,7 +79,8 @@ def test_stop_ends_the_run_quickly_and_marks_the_model(tiny_synthetic):
     assert "convlstm" not in state.reports  # nothing after the stop
     assert state.models["lrcn"]["stopped_by_user"]
     card = job.model_card("lrcn")
-    assert "Stopped early by the user after" in card.notes
+    assert "Stopped early by the user after" in card.notes and "not evaluated" in card.notes
+    assert card.metrics == {} and "lrcn" not in state.reports  # untested, and says so
     assert card.training["stopped_by_user"]
 
 

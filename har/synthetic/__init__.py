@@ -9,9 +9,8 @@ everywhere: they will not recognise real footage.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,8 +19,10 @@ import numpy as np
 from har.errors import DatasetError
 from har.fsutil import write_json
 from har.media import write_mp4
+from har.progress import Progress, reporting
 from har.synthetic.actions import ACTIONS, TRAVELLING, Actor
 from har.synthetic.figure import Body
+from har.synthetic.marker import MARKER, read_settings
 from har.synthetic.scene import DIFFICULTY, draw_distractor, finish_frame, make_scene
 
 # The paper's four classes first.
@@ -118,7 +119,7 @@ def generate_dataset(
     difficulty: str = "default",
     seed: int = 0,
     workers: int | None = None,
-    progress: bool | Callable[[int, int], None] = True,
+    progress: Progress = True,
     size: tuple[int, int] = DEFAULT_SIZE,
     crf: int = 23,
 ) -> Path:
@@ -141,9 +142,9 @@ def generate_dataset(
         "size": list(size),
         "fps": FPS,
     }
-    marker = root / "SYNTHETIC.json"
-    if marker.exists():
-        old = json.loads(marker.read_text())
+    marker = root / MARKER
+    old = read_settings(root)
+    if old is not None:
         if any(old.get(k) != settings[k] for k in ("difficulty", "seed", "size")):
             raise DatasetError(
                 f"{root} holds synthetic clips made with other settings; use a new folder."
@@ -157,31 +158,20 @@ def generate_dataset(
         for k in range(1, clips_per_group + 1)
     ]
     todo = [j for j in jobs if not j[0].exists()]
-    bar = None
-    if progress is True:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="synth", unit="clip")
-    done = len(jobs) - len(todo)
     workers = workers or os.cpu_count() or 1
+    pool = None
     if workers == 1 or len(todo) <= 2:
         results = map(_render_and_write, todo)
-        pool = None
     else:
         pool = ProcessPoolExecutor(max_workers=workers)
         results = pool.map(_render_and_write, todo, chunksize=2)
     try:
-        for _ in results:
-            done += 1
-            if bar is not None:
-                bar.update(1)
-            elif callable(progress):
-                progress(done, len(jobs))
+        with reporting(progress, len(jobs), "synth", "clip", done=len(jobs) - len(todo)) as advance:
+            for _ in results:
+                advance()
     finally:
         if pool is not None:
             pool.shutdown()
-        if bar is not None:
-            bar.close()
     return root
 
 
@@ -191,7 +181,7 @@ def cached_dataset(
     clips_per_group: int = 2,
     seed: int = 1,
     difficulty: str = "default",
-    progress: bool | Callable[[int, int], None] = False,
+    progress: Progress = False,
 ) -> Path:
     """A small synthetic set in the cache folder, made on first use (for the app's pages)."""
     from har.config import cache_dir
