@@ -1,0 +1,169 @@
+"""Explain: a timeline over the video, which frames and pixels mattered, what-if variants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import streamlit as st
+
+from app_common import models_ui, setup_page, video_source_ui
+from har.charts import (
+    agreement_strip,
+    grouped_probabilities,
+    occlusion_bars,
+    timeline_heatmap,
+    whatif_bars,
+)
+from har.errors import HarError
+from har.explain import (
+    DEFAULT_WINDOW_SECONDS,
+    OCCLUSION_REPLACEMENT,
+    WHATIF_NOTE,
+    explain_clips,
+    overlay,
+    timeline,
+)
+from har.inference import Prediction, predict_video
+
+
+def cached(name: str, key: tuple, compute):
+    """One result per page kept in the session while its inputs stay the same."""
+    slot = st.session_state.get(name)
+    if slot is None or slot[0] != key:
+        st.session_state[name] = slot = (key, compute())
+    return slot[1]
+
+
+def grid_ui(images, captions=None, columns: int = 10) -> None:
+    for row in range(0, len(images), columns):
+        for k, col in enumerate(st.columns(columns)):
+            i = row + k
+            if i < len(images):
+                col.image(images[i], caption=None if captions is None else captions[i])
+
+
+def big(frame: np.ndarray, size: int = 128) -> np.ndarray:
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_NEAREST)
+
+
+def timeline_ui(path: Path, predictors: dict):
+    """Window and stride, the heatmaps, the agreement strip; returns (timeline, window)."""
+    st.subheader("Timeline")
+    left, right = st.columns(2)
+    window = left.number_input(
+        "Window (seconds)", 0.2, 60.0, DEFAULT_WINDOW_SECONDS, 0.1, key="explain_window"
+    )
+    stride = right.number_input(
+        "Stride (seconds)", 0.1, 60.0, window / 2, 0.1, key="explain_stride"
+    )
+    stat = Path(path).stat()
+    key = (str(path), stat.st_size, stat.st_mtime, window, stride, tuple(predictors))
+
+    def compute():
+        bar = st.progress(0.0, "Decoding and predicting every window")
+        result = timeline(
+            path,
+            predictors,
+            window=window,
+            stride=stride,
+            keep_clips=True,
+            progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0)),
+        )
+        bar.empty()
+        return result
+
+    tl = cached("explain_timeline", key, compute)
+    st.caption(
+        f"{len(tl.bounds)} windows of {tl.window} frames ({tl.window / tl.rate:.2f} s) every "
+        f"{tl.stride} frames over {tl.duration:.1f} s; each window sampled the paper's way. "
+        f"Decoding {tl.decode_seconds:.2f} s · "
+        + " · ".join(f"{m} {s:.2f} s" for m, s in tl.model_seconds.items())
+    )
+    for name in tl.probabilities:
+        st.plotly_chart(timeline_heatmap(tl, name), key=f"timeline_{name}")
+    if len(tl.probabilities) > 1:
+        st.markdown("**Agreement**: green where the models name the same class, red where not.")
+        st.plotly_chart(agreement_strip(tl), key="agreement")
+    labels = [
+        f"{k}: {s:.1f}-{e:.1f} s" for k, (s, e) in enumerate(zip(tl.starts, tl.ends, strict=True))
+    ]
+    k = 0
+    if len(labels) > 1:
+        k = st.select_slider(
+            "Window",
+            options=list(range(len(labels))),
+            format_func=labels.__getitem__,
+            key="explain_window_index",
+        )
+    sampling = next(iter(tl.specs.values()))
+    frames = tl.clips[sampling][k]
+    idx = tl.window_indices(k, sampling[0])
+    grid_ui([big(f) for f in frames], [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
+    answers = [
+        Prediction(m, predictors[m].card.architecture, tl.class_names[m], p[k], 0.0)
+        for m, p in tl.probabilities.items()
+    ]
+    st.plotly_chart(grouped_probabilities(answers), key="window_probabilities")
+    return tl, k
+
+
+def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
+    """Occlusion bars, saliency overlays and what-if for the whole video or one window."""
+    st.subheader("Why")
+    scope = st.radio(
+        "Explain",
+        ["Whole video (the 20 frames Predict shows)", f"Window {k} of the timeline"],
+        horizontal=True,
+        key="explain_scope",
+    )
+    if scope.startswith("Whole"):
+        result = predict_video(path, predictors)
+        clips = {n: result.clip_for(n).pixels for n in predictors}
+        key = ("video", tl.source, tuple(predictors))
+    else:
+        clips = {n: tl.clips[p.spec.sampling][k] for n, p in predictors.items()}
+        key = ("window", tl.source, k, tl.window, tl.stride, tuple(predictors))
+    explained = cached("explain_clips", key, lambda: explain_clips(predictors, clips))
+
+    st.markdown(
+        f"**Which frames mattered**: the drop in each model's predicted-class probability "
+        f"when one frame is replaced by the clip's {OCCLUSION_REPLACEMENT}."
+    )
+    first = next(iter(explained.values()))
+    grid_ui([big(f) for f in first.pixels], [f"{t}" for t in range(len(first.pixels))])
+    st.plotly_chart(occlusion_bars([e.occlusion for e in explained.values()]), key="occlusion")
+
+    st.markdown(
+        "**Which pixels mattered**: red is where the class score is most sensitive in each "
+        "frame (each frame scaled to its own peak; the caption's weight says how much the "
+        "frame counts against the clip's strongest)."
+    )
+    for name, e in explained.items():
+        st.markdown(f"*{name}*: {e.saliency.describe()}")
+        grid_ui(
+            [overlay(f, m) for f, m in zip(e.pixels, e.saliency.maps, strict=True)],
+            [f"{t} · w {w:.2f}" for t, w in enumerate(e.saliency.weights)],
+        )
+
+    st.markdown("**What if**: each model on the clip changed in one way.")
+    st.plotly_chart(whatif_bars([e.whatif for e in explained.values()]), key="whatif")
+    st.dataframe([r for e in explained.values() for r in e.whatif.rows()], hide_index=True)
+    st.info(WHATIF_NOTE)
+
+
+setup_page("Explain")
+st.title("Explain")
+st.caption("Where in a video each model sees which action, and why it answers as it does.")
+predictors = models_ui(key="explain_models")
+
+try:
+    path, _ = video_source_ui("explain_", labelled=False)
+    if path is not None and predictors:
+        tl, k = timeline_ui(path, predictors)
+        explain_ui(path, predictors, tl, k)
+    elif not predictors:
+        st.info("Pick at least one model.")
+except HarError as exc:
+    st.error(str(exc))
