@@ -10,57 +10,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
 
 
 def one_run(tmp: Path) -> tuple[float, float]:
     from playwright.sync_api import expect, sync_playwright
 
-    port = free_port()
-    env = {**os.environ, "HAR_CACHE_DIR": str(tmp / "cache"), "HAR_MODELS_DIR": str(tmp / "m")}
-    start = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
-         "true", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.05)
-        healthy = time.perf_counter() - start
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-            page = browser.new_page()
-            opened = time.perf_counter()
-            page.goto(f"http://127.0.0.1:{port}/")
-            expect(page.get_by_text("lrcn-paper4", exact=True)).to_be_visible(timeout=60_000)
-            home = time.perf_counter() - opened
-            browser.close()
-        return healthy, home
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    env = {"HAR_CACHE_DIR": str(tmp / "cache"), "HAR_MODELS_DIR": str(tmp / "m")}
+    with streamlit_server(env) as (url, healthy), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        opened = time.perf_counter()
+        page.goto(f"{url}/")
+        expect(page.get_by_text("lrcn-paper4", exact=True)).to_be_visible(timeout=60_000)
+        home = time.perf_counter() - opened
+        browser.close()
+    return healthy, home
 
 
 def main() -> int:

@@ -80,12 +80,33 @@ def server(tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("page_path", ["", "Predict", "Evaluate", "Retrain", "Models"])
+def test_any_page_opened_first_has_the_sidebar_and_navigation(server, page_path):
+    """Each page is the first request of a fresh server: same layout, sidebar, navigation."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{server}/{page_path}", timeout=60_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("UCF50 folder", exact=True)).to_be_visible(timeout=120_000)
+        for label in ("Home", "Predict", "Evaluate", "Retrain", "Models"):
+            expect(sidebar.get_by_role("link", name=label)).to_be_visible()
+        title = page_path or "HAR Studio"
+        expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=60_000)
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_predict_page_plays_the_clip_and_shows_both_predictions(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
         # The first visitor of a fresh server lands on /Predict directly: the page must still
         # run inside streamlit_app.py (navigation, sidebar), not as a lone page script.
         page.goto(f"{server}/Predict", timeout=60_000)
@@ -94,16 +115,25 @@ def test_predict_page_plays_the_clip_and_shows_both_predictions(server, tmp_path
         # pick a sample clip from the gallery
         page.get_by_test_id("stSelectbox").first.click(timeout=120_000)
         page.get_by_role("option", name="TaiChi (sample)").click()
+        # the caption naming the chosen clip is drawn once its predictions are computed
+        truth = page.get_by_text("true class TaiChi")
+        expect(truth).to_be_visible(timeout=120_000)
         metrics = page.get_by_test_id("stMetric").filter(has_text="Prediction")
         expect(metrics).to_have_count(2, timeout=120_000)
         for i in range(2):
             text = metrics.nth(i).inner_text()
             assert any(c in text for c in ("WalkingWithDog", "TaiChi", "Swing", "HorseRace"))
+            assert "✅" in text or "❌" in text  # a sample's true class is known
+            box = metrics.nth(i).bounding_box()
+            assert box["y"] + box["height"] <= 720, box  # above the fold on a 1280x720 screen
         video = page.locator("video").first
         video.wait_for(timeout=60_000)
         state = video.evaluate(
             """async (v) => {
                 v.muted = true;
+                if (v.readyState < 1) {
+                    await new Promise(r => v.addEventListener("loadedmetadata", r, {once: true}));
+                }
                 await v.play();
                 await new Promise(r => setTimeout(r, 1500));
                 return {error: v.error ? v.error.code : null, duration: v.duration,
@@ -144,7 +174,7 @@ def loss_points(page) -> int:
     """Markers of the training-loss trace in the live loss chart (one per finished epoch)."""
     charts = page.get_by_test_id("stPlotlyChart")
     if charts.count() == 0:
-        return 0
+        return -1  # not drawn yet
     return charts.first.locator("g.trace.scatter").first.locator("path.point").count()
 
 
@@ -155,6 +185,11 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        # a second user has Predict open (its models loaded) before the run starts
+        student = browser.new_context(viewport={"width": 1400, "height": 1500}).new_page()
+        student.goto(f"{server}/Predict", timeout=60_000)
+        expect(student.get_by_test_id("stMetric")).to_have_count(2, timeout=180_000)
+
         teacher = browser.new_page(viewport={"width": 1400, "height": 1600})
         teacher.goto(f"{server}/Retrain", timeout=60_000)
         expect(teacher.get_by_text("Start a new run")).to_be_visible(timeout=120_000)
@@ -171,40 +206,48 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         epochs = teacher.get_by_role("spinbutton", name="Max epochs")
         epochs.fill("3")
         epochs.press("Enter")
+        batch = teacher.get_by_role("spinbutton", name="Batch size")
+        batch.fill("1")  # more steps an epoch: each epoch lasts long enough to watch
+        batch.press("Enter")
         teacher.wait_for_timeout(500)
         teacher.get_by_role("button", name="Start training").click()
 
-        # a second user predicts while the run trains
-        student = browser.new_context(viewport={"width": 1400, "height": 1500}).new_page()
-        student.goto(f"{server}/Predict", timeout=60_000)
-        student.get_by_test_id("stSelectbox").first.click(timeout=120_000)
-        student.get_by_role("option", name="TaiChi (sample)").click()
-        metrics = student.get_by_test_id("stMetric").filter(has_text="Prediction")
-        expect(metrics).to_have_count(2, timeout=180_000)
-
         # the loss chart grows while the teacher's page stays open, then the run finishes
-        seen, deadline = [], time.monotonic() + 600
+        seen, deadline, predicted_while_training = [], time.monotonic() + 600, False
         while "Finished in" not in visible_text(teacher):
             assert time.monotonic() < deadline, f"run did not finish; saw {seen}"
             assert "failed" not in visible_text(teacher).lower()
             seen.append(loss_points(teacher))
+            if seen[-1] > 0 and not predicted_while_training:
+                # mid-run: the second user picks another clip and gets both predictions
+                student.get_by_test_id("stSelectbox").first.click(timeout=60_000)
+                student.get_by_role("option", name="TaiChi (sample)").click()
+                expect(student.get_by_text("true class TaiChi")).to_be_visible(timeout=180_000)
+                metrics = student.get_by_test_id("stMetric").filter(has_text="Prediction")
+                expect(metrics).to_have_count(2, timeout=60_000)
+                predicted_while_training = True
             time.sleep(0.2)
+        assert predicted_while_training
         final = loss_points(teacher)
         assert final == 3, final
         growing = [n for n in seen if 0 < n < 3]
         assert growing, f"no epoch point appeared before the end: {seen}"
-        assert seen == sorted(seen), seen  # points are only ever added
+        drawn = [n for n in seen if n > 0]  # 0 or -1 while a redraw replaces the chart
+        assert drawn == sorted(drawn), seen  # points are only ever added
         assert "epoch 1/0" not in visible_text(teacher)
 
         # a second run, stopped with Stop: it says so within 5 s
         teacher.get_by_role("button", name="Start training").click()
         expect(teacher.get_by_role("button", name="Stop")).to_be_visible(timeout=180_000)
-        wait_for_text(teacher, "batch", 180)
+        wait_for_text(teacher, "epoch 2/3, batch", 180)  # one epoch done: a model to keep
         teacher.get_by_role("button", name="Stop").click()
-        try:
-            wait_for_text(teacher, "Stopped", 30)
-        finally:
-            teacher.screenshot(path="/tmp/stopfail.png", full_page=True)
+        # Stop is honoured at the next batch; the page then says so (benchmarks/retrain_live.py
+        # measures how fast; here a Stop that is ignored fails).
+        wait_for_text(teacher, "Stopped", 15)
+        assert "Stopped early after" in visible_text(teacher)
+        time.sleep(3)  # the page's full rerun after the run ended keeps showing this run
+        assert "Stopped early after" in visible_text(teacher)
+        assert "Finished in" not in visible_text(teacher)
         expect(teacher.get_by_text("Runs (2)")).to_be_visible(timeout=10_000)
 
         # leave through the sidebar and come back: both runs are still listed
