@@ -222,7 +222,7 @@ def media_cache_bytes() -> int:
 
 def _touch(path: Path) -> None:
     """Mark a cached file as just used (its access time; the modification time stays)."""
-    os.utime(path, (time.time(), path.stat().st_mtime))
+    os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
 
 
 def prune(folder: str | Path, max_bytes: int) -> list[Path]:
