@@ -55,7 +55,7 @@ def test_paper_recipe_defaults():
     assert TrainConfig("lrcn", epochs=3, patience=1).resolved().epochs == 3
 
 
-@pytest.mark.parametrize("arch", ["lrcn", "convlstm"])
+@pytest.mark.parametrize("arch", ["lrcn", pytest.param("convlstm", marks=pytest.mark.slow)])
 def test_one_epoch_reports_batches_and_epoch_metrics(arch):
     x, y = tiny_data(8)
     listener = Recorder()
@@ -166,7 +166,7 @@ def test_registry_refuses_bad_names_missing_and_mismatched_cards(tiny_model, tmp
         load_model("absent", [tmp_path])
 
 
-@pytest.mark.parametrize("arch", ["lrcn", "convlstm"])
+@pytest.mark.parametrize("arch", ["lrcn", pytest.param("convlstm", marks=pytest.mark.slow)])
 def test_predictor_equals_model_predict(arch):
     x, y = tiny_data(4)
     model = train_model(x, y, x[:2], y[:2], 2, TrainConfig(arch, epochs=1)).model
