@@ -74,10 +74,14 @@ def answer_ui(prediction, card, truth: str | None) -> None:
     """One model's answer: name, top class (with a tick or cross when the truth is known)."""
     st.markdown(f"**{prediction.model_name}**")
     st.caption(f"{card.architecture.upper()} · {trained_on(card)}")
-    mark = ""
+    verdict = ""
     if truth is not None and truth in card.class_names:
-        mark = " ✅" if prediction.top_class == truth else " ❌"
-    st.metric("Prediction", prediction.top_class + mark)
+        right = prediction.top_class == truth
+        verdict = (
+            " :green[:material/check_circle: right]" if right else " :red[:material/cancel: wrong]"
+        )
+    st.caption("Prediction")
+    st.markdown(f"### {prediction.top_class}{verdict}")  # a heading wraps; a metric cuts names
     st.markdown(f"{prediction.confidence:.0%} confidence")
     if truth is not None and truth not in card.class_names:
         st.caption(f"{truth} is not one of its {len(card.class_names)} classes.")
