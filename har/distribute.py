@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from har.errors import TrainingError
+from har.tfquiet import import_tensorflow
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 ROLES = ("chief", "worker")  # the tasks that train (not parameter servers or evaluators)
@@ -98,7 +99,7 @@ def make_strategy(name: str):
         raise TrainingError(f"Unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}.")
     if name == "default":
         return None
-    tf = _import_tensorflow()
+    tf = import_tensorflow(run_op=False)
 
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
@@ -109,24 +110,6 @@ def make_strategy(name: str):
     # Forming the cluster waits for every worker with no timeout of its own: watch it.
     with watchdog(seconds, "not every worker in TF_CONFIG joined within"):
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-
-
-def _import_tensorflow():
-    """TensorFlow without its start-up notices, and without running an op: a multi-worker
-    cluster must be configured before the first op initialises the runtime."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    return tensorflow
 
 
 def _configure_coordination(config: dict, seconds: int) -> None:

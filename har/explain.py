@@ -510,17 +510,6 @@ def _flat_layers(model) -> list:
     return list(model.layers)
 
 
-def _fast_copy(model):
-    """The model with har.layers' fast drop-ins (same weights and maths): its gradient graph
-    traces several times faster than stock TimeDistributed's per-step loop."""
-    try:
-        from har.layers import to_fast
-
-        return to_fast(model)
-    except Exception:  # a model har.layers cannot convert: the stock one is just slower
-        return model
-
-
 @dataclass
 class Saliency:
     """Per-frame saliency maps of one clip for one model, each in [0, 1]."""
@@ -551,7 +540,7 @@ def _saliency_fn(predictor):
     import keras
     import tensorflow as tf
 
-    model = _fast_copy(predictor.model)
+    model = predictor.model  # already on har.layers' fast drop-ins: its gradients trace fast
     layer = gradcam_layer(model)
     layers = _flat_layers(model)
     last = layers[-1]

@@ -101,12 +101,8 @@ def _keras3_config(class_name: str, config: dict) -> dict:
     return config
 
 
-def _legacy_layer(stock: type) -> type:
-    """A subclass of `stock` whose from_config reads a Keras 2 config and returns a stock layer."""
-
-    def from_config(cls, config, custom_objects=None):
-        return stock.from_config(_keras3_config(stock.__name__, config))
-
+def _legacy_class(stock: type, from_config) -> type:
+    """A subclass of `stock` named Legacy<stock> whose from_config is `from_config`."""
     return type(
         f"Legacy{stock.__name__}",
         (stock,),
@@ -116,6 +112,15 @@ def _legacy_layer(stock: type) -> type:
             "__module__": __name__,
         },
     )
+
+
+def _legacy_layer(stock: type) -> type:
+    """A subclass of `stock` whose from_config reads a Keras 2 config and returns a stock layer."""
+
+    def from_config(cls, config, custom_objects=None):
+        return stock.from_config(_keras3_config(stock.__name__, config))
+
+    return _legacy_class(stock, from_config)
 
 
 def _legacy_wrapper(stock: type) -> type:
@@ -133,15 +138,7 @@ def _legacy_wrapper(stock: type) -> type:
             config["backward_layer"] = _deserialize(config["backward_layer"])
         return stock(layer, **config)
 
-    return type(
-        f"Legacy{stock.__name__}",
-        (stock,),
-        {
-            "from_config": classmethod(from_config),
-            "__doc__": f"Reads a Keras 2 {stock.__name__} config; builds a stock one.",
-            "__module__": __name__,
-        },
-    )
+    return _legacy_class(stock, from_config)
 
 
 def _legacy_sequential():

@@ -11,7 +11,9 @@ import os
 import sys
 
 
-def import_tensorflow():
+def import_tensorflow(run_op: bool = True):
+    """TensorFlow, imported with stderr silenced. `run_op=False` skips the first op (whose
+    notices it also hides): a multi-worker cluster must be configured before any op runs."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,7 +23,8 @@ def import_tensorflow():
         os.dup2(devnull, 2)
         import tensorflow
 
-        tensorflow.zeros([1])  # the first op prints the last of the start-up notices
+        if run_op:
+            tensorflow.zeros([1])  # the first op prints the last of the start-up notices
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -122,3 +122,18 @@ def make_video(tmp_path):
 def _isolated_runs(tmp_path, monkeypatch):
     """Training runs a test starts go to its own folder, never the user's run list."""
     monkeypatch.setenv("HAR_RUNS_DIR", str(tmp_path / "runs"))
+
+
+def copy_shipped(shipped: str, folder: Path, name: str, **card_changes) -> Path:
+    """A user's copy of a shipped model as <folder>/<name>.keras, its card's `name` set to
+    `name` and `card_changes` applied (a card that claims another name, or has bad types)."""
+    import json
+    import shutil
+
+    from har.config import SHIPPED_MODELS_DIR
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIPPED_MODELS_DIR / f"{shipped}.keras", folder / f"{name}.keras")
+    card = json.loads((SHIPPED_MODELS_DIR / f"{shipped}.json").read_text())
+    (folder / f"{name}.json").write_text(json.dumps({**card, "name": name, **card_changes}))
+    return folder / f"{name}.keras"

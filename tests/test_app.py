@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import copy_shipped
 from streamlit.testing.v1 import AppTest
 
 from har.config import REPO_ROOT, SHIPPED_MODELS_DIR
@@ -73,16 +74,9 @@ def test_predict_a_sample_with_both_models():
 
 
 def test_three_models_get_whole_names_and_an_upload_keeps_its_name(tmp_path):
-    import shutil
-
     from har.config import SAMPLES_DIR
 
-    models = tmp_path / "models"
-    models.mkdir()
-    for ext in ("keras", "json"):  # a third model: a user's copy of the shipped LRCN
-        shutil.copy(SHIPPED_MODELS_DIR / f"lrcn-paper4.{ext}", models / f"lrcn-my-copy.{ext}")
-    card = (models / "lrcn-my-copy.json").read_text().replace('"lrcn-paper4"', '"lrcn-my-copy"')
-    (models / "lrcn-my-copy.json").write_text(card)
+    copy_shipped("lrcn-paper4", tmp_path / "models", "lrcn-my-copy")  # a third model
     from app_common import forget_models
 
     forget_models()  # the loaders are cached per process, as in the server
@@ -115,17 +109,9 @@ def test_the_sidebar_reads_only_allowed_folders(tmp_path):
 
 
 def test_a_card_of_wrong_types_is_a_warning_on_home(tmp_path):
-    import json
-    import shutil
-
     from app_common import forget_models
 
-    models = tmp_path / "models"
-    models.mkdir()
-    for ext in ("keras", "json"):
-        shutil.copy(SHIPPED_MODELS_DIR / f"lrcn-paper4.{ext}", models / f"broken.{ext}")
-    card = json.loads((models / "broken.json").read_text())
-    (models / "broken.json").write_text(json.dumps({**card, "name": "broken", "metrics": []}))
+    copy_shipped("lrcn-paper4", tmp_path / "models", "broken", metrics=[])
     forget_models()
     at = app()
     assert not at.exception

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 
 import numpy as np
 import pytest
-from conftest import write_cv2_video
+from conftest import copy_shipped, write_cv2_video
 
 from har.cli import main
-from har.config import SHIPPED_MODELS_DIR
 from har.errors import DatasetError, VideoError
 from har.frames import FrameCache, load_frames
 from har.registry import INCOMING, list_models, slugify
@@ -116,15 +114,8 @@ def test_3_a_dead_writers_temp_file_is_never_listed_and_removed(tmp_path):
 
 # --- 4. a card with the wrong types is a warning naming it; the rest still lists ----------
 def test_4_a_card_of_wrong_types_is_reported_and_the_rest_listed(tmp_path, capsys, monkeypatch):
-    models = tmp_path / "models"
-    models.mkdir()
-    for ext in ("keras", "json"):
-        shutil.copy(SHIPPED_MODELS_DIR / f"lrcn-paper4.{ext}", models / f"broken.{ext}")
-        shutil.copy(SHIPPED_MODELS_DIR / f"lrcn-paper4.{ext}", models / f"fine.{ext}")
-    for name, change in (("broken", {"metrics": []}), ("fine", {})):
-        card = json.loads((models / f"{name}.json").read_text())
-        card.update(name=name, **change)
-        (models / f"{name}.json").write_text(json.dumps(card))
+    copy_shipped("lrcn-paper4", tmp_path / "models", "broken", metrics=[])
+    copy_shipped("lrcn-paper4", tmp_path / "models", "fine")
     code = main(["models"])
     captured = capsys.readouterr()
     assert code == 0 and "fine" in captured.out and "broken " not in captured.out
@@ -176,12 +167,9 @@ def test_6_randomised_cache_bytes_are_detected_and_re_extracted(tmp_path):
 
 # --- 11. a user model cannot take a shipped model's name ----------------------------------
 def test_11_a_user_card_claiming_a_shipped_name_is_not_listed(tmp_path):
-    models = tmp_path / "models"
-    models.mkdir()
-    for ext in ("keras", "json"):
-        shutil.copy(SHIPPED_MODELS_DIR / f"convlstm-paper4.{ext}", models / f"impostor.{ext}")
-    card = json.loads((models / "impostor.json").read_text())
-    (models / "impostor.json").write_text(json.dumps({**card, "name": "lrcn-paper4"}))
+    path = copy_shipped("convlstm-paper4", tmp_path / "models", "impostor")
+    card = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**card, "name": "lrcn-paper4"}))
     with pytest.warns(UserWarning, match="impostor.keras claims the name 'lrcn-paper4'"):
         cards = list_models()
     lrcn = [c for c in cards if c.name == "lrcn-paper4"]
