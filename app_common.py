@@ -56,9 +56,9 @@ def _listed_models() -> tuple[list, list[str]]:
 def load_predictors() -> dict:
     """Every model in the registry, loaded once per process: name -> Predictor."""
     from har.inference import Predictor
-    from har.tfquiet import import_tensorflow
 
-    import_tensorflow()
+    # no TensorFlow import: models cached for LiteRT load without it (har.litert), and
+    # har.registry imports it, quietly, for a model that must be converted first
     cards, problems = _listed_models()
     predictors = {}
     for card in cards:

@@ -1,11 +1,12 @@
 """Stock Keras layers against har.layers' fast TimeDistributed / ConvLSTM2D, in one process.
 
-    python benchmarks/fast_layers.py [--quick] [--per-layer] [--litert]
+    python benchmarks/fast_layers.py [--quick] [--per-layer]
 
 Variants are timed interleaved (A B A B ...), so load from other users of the machine hits
 them alike; the table shows medians with min-max. Rows: single-clip inference (stock
-`model.predict`, stock and fast models in the compiled tf.function har.inference.Predictor
-uses, optionally LiteRT from the fast model), 32-clip batches, and training clips/s
+`model.predict`, stock and fast models in a compiled tf.function (what the Predictor runs a
+model on when LiteRT cannot), and LiteRT from har.litert's conversion (what the Predictor
+runs a registry model on), 32-clip batches, and training clips/s
 (train_on_batch, Adam, categorical cross-entropy) at batch 4 and 16. Writes
 benchmarks/results/fast_layers.json. Timing targets live here, never in tests.
 """
@@ -31,7 +32,7 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 from har.config import INPUT_SHAPE  # noqa: E402
-from har.layers import TimeDistributed, to_fast  # noqa: E402
+from har.layers import to_fast  # noqa: E402
 from har.models import build_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ TARGETS = {
     ("convlstm", "single clip"): 5.0,
 }
 MS_CAPS = {"lrcn": 6.0, "convlstm": 40.0}
+LITERT = "LiteRT (the Predictor)"
 
 
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 2) -> dict:
@@ -70,51 +72,11 @@ def compiled_forward(model: keras.Model):
     return lambda x: fn(x).numpy()
 
 
-def exportable(model: keras.Sequential) -> keras.Sequential:
-    """The same inference maths in LiteRT's builtin ops: RNN dropout rates 0 (Keras draws unused
-    masks even in inference, a seed-state update that cannot be frozen) and MaxPooling3D over
-    (1, h, w) as a per-frame MaxPooling2D (LiteRT has no 3-D pooling)."""
-    out = [keras.Input(model.input_shape[1:])]
-    for layer in model.layers:
-        config = layer.get_config()
-        if (
-            isinstance(layer, keras.layers.MaxPooling3D)
-            and layer.pool_size[0] == layer.strides[0] == 1
-        ):
-            pool = keras.layers.MaxPooling2D(layer.pool_size[1:], layer.strides[1:], layer.padding)
-            out.append(TimeDistributed(pool))
-            continue
-        if isinstance(layer, keras.layers.RNN):
-            config.update(dropout=0.0, recurrent_dropout=0.0)
-        out.append(layer.__class__.from_config(config))
-    copy = keras.Sequential(out)
-    for source, target in zip(model.layers, copy.layers, strict=True):
-        target.set_weights(source.get_weights())
-    return copy
-
-
 def litert_forward(model: keras.Model):
-    """A LiteRT interpreter for `model` with batch 1, or None if ai-edge-litert is missing."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        return None
-    model = exportable(model)
-    fn = tf.function(lambda x: model(x, training=False), autograph=False)
-    concrete = fn.get_concrete_function(tf.TensorSpec([1, *INPUT_SHAPE], tf.float32))
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])  # frozen
-    flat = converter.convert()
-    interpreter = Interpreter(model_content=flat, num_threads=os.cpu_count())
-    interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]["index"]
-    out = interpreter.get_output_details()[0]["index"]
+    """What the Predictor runs for a registry model: har.litert's conversion on LiteRT."""
+    from har import litert
 
-    def run(x):
-        interpreter.set_tensor(inp, x)
-        interpreter.invoke()
-        return interpreter.get_tensor(out)
-
-    return run
+    return litert.LiteModel(litert.convert(model))
 
 
 def pair(arch: str) -> tuple[keras.Model, keras.Model]:
@@ -123,22 +85,22 @@ def pair(arch: str) -> tuple[keras.Model, keras.Model]:
     return stock, to_fast(stock)
 
 
-def bench_inference(arch: str, repeats: int, litert: bool) -> list[dict]:
+def bench_inference(arch: str, repeats: int) -> list[dict]:
     stock, fast = pair(arch)
     clips = np.random.default_rng(0).random((32, *INPUT_SHAPE), dtype=np.float32)
     one = clips[:1]
     stock_fn, fast_fn = compiled_forward(stock), compiled_forward(fast)
+    lite = litert_forward(stock)
     variants = {
         "stock model.predict": lambda: stock.predict(one, verbose=0),
         "stock tf.function": lambda: stock_fn(one),
         "fast tf.function": lambda: fast_fn(one),
+        LITERT: lambda: lite(one),
     }
-    extra = {}
-    lite = litert_forward(fast) if litert else None
-    if lite is not None:
-        variants["fast LiteRT"] = lambda: lite(one)
-        extra["litert_max_abs_prob_diff"] = float(np.abs(lite(one) - stock_fn(one)).max())
-    extra["max_abs_prob_diff"] = float(np.abs(fast_fn(clips) - stock_fn(clips)).max())
+    extra = {
+        "max_abs_prob_diff": float(np.abs(fast_fn(clips) - stock_fn(clips)).max()),
+        "litert_max_abs_prob_diff": float(np.abs(lite(clips) - stock_fn(clips)).max()),
+    }
     rows = [
         row(
             arch,
@@ -154,6 +116,7 @@ def bench_inference(arch: str, repeats: int, litert: bool) -> list[dict]:
         "stock model.predict": lambda: stock.predict(clips, batch_size=32, verbose=0),
         "stock tf.function": lambda: stock_fn(clips),
         "fast tf.function": lambda: fast_fn(clips),
+        LITERT: lambda: lite(clips),
     }
     times = interleaved(batched, max(3, repeats // 4), warmup=1)
     rows.append(row(arch, "32 clips", "clips/s", times, "stock tf.function", per=32))
@@ -225,7 +188,7 @@ def verdict(r: dict) -> str:
     target = TARGETS.get((r["model"], r["metric"]))
     if target is None:
         return ""
-    fast = r["variants"]["fast tf.function" if "fast tf.function" in r["variants"] else "fast"]
+    fast = r["variants"][LITERT if LITERT in r["variants"] else "fast"]
     ok = fast["speedup"] >= target
     text = f">={target:g}x"
     if r["metric"] == "single clip":
@@ -275,7 +238,6 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--per-layer", action="store_true", help="also time each layer alone")
-    parser.add_argument("--litert", action="store_true", help="add LiteRT (ai-edge-litert)")
     parser.add_argument("--models", nargs="+", choices=ARCHS, default=list(ARCHS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/fast_layers.json")
     args = parser.parse_args()
@@ -285,7 +247,7 @@ def main() -> int:
     rows: list[dict] = []
     for arch in args.models:
         print(f"{arch}: inference...", flush=True)
-        rows += bench_inference(arch, repeats, args.litert)
+        rows += bench_inference(arch, repeats)
         for batch in (4, 16):
             print(f"{arch}: training, batch {batch}...", flush=True)
             rows.append(bench_training(arch, batch, train_repeats))

@@ -30,8 +30,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "evaluate":
-            import_tensorflow()
         return args.func(args) or 0
     except HarError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -235,8 +233,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     ]
     if not names:
         raise HarError("No models found; train one with `har train` or pass --model PATH.")
-    import_tensorflow()
-    from har.inference import load_predictors, predict_video
+    # no TensorFlow import here: models cached for LiteRT run without it (har.litert)
+    from har.inference import RUNTIME_NAMES, load_predictors, predict_video
 
     if many:
         return archive.run(videos, load_predictors(names), args.out, args.decoders, args.batch)
@@ -254,7 +252,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         tag = f"  [{SYNTHETIC_TAG}]" if prediction.synthetic else ""
         print(
             f"\n{prediction.model_name} ({prediction.architecture}){tag}, "
-            f"{prediction.model_seconds * 1000:.1f} ms"
+            f"{prediction.model_seconds * 1000:.1f} ms on {RUNTIME_NAMES[prediction.runtime]}"
         )
         for cls, prob in prediction.ranked()[: args.top]:
             print(f"  {cls:<20} {prob:6.1%}")
@@ -293,7 +291,6 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if stride is not None and stride[1] != unit:
         raise HarError("Give --window and --stride in the same unit (both seconds or both frames).")
     names = _explain_models(args.models)
-    import_tensorflow()
     from har.explain import timeline
     from har.inference import load_predictors
 

@@ -1,9 +1,8 @@
 """Export a registry model as a TensorFlow SavedModel or TFLite file, beside its card and a README.
 
-TFLite files use built-in ops only (no Flex delegate needed on a phone), with a batch of 1:
-TFLite lowers the LSTM/ConvLSTM while-loops to built-ins only when their shapes are static,
-and has no MaxPool3D, so a time-wise MaxPooling3D (pool 1 over time, which the ConvLSTM uses) is
-exported as the identical TimeDistributed(MaxPooling2D). Every export is checked against Keras.
+TFLite files are har.litert's conversion (the one the Predictor runs): built-in ops only (no
+Flex delegate needed on a phone), a batch of 1, the same maths in layers LiteRT has built-ins
+for. Every export is checked against Keras.
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ import numpy as np
 from har import __version__
 from har.errors import ModelError
 from har.fsutil import atomic_path, write_json
+from har.litert import TOLERANCE  # largest probability difference an export may show
 from har.registry import ModelCard, load_model
 
 FORMATS = ("savedmodel", "tflite")
-TOLERANCE = 1e-5  # largest probability difference an export may show against Keras
 
 
 def export_model(
@@ -86,71 +85,16 @@ def _write_savedmodel(model, target: Path, probe, expected) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def tflite_ready(model):
-    """A copy of `model` with the same weights and maths in layers TFLite has built-ins for."""
-    import keras
-    from keras import layers
-
-    def clone(layer):
-        if (
-            isinstance(layer, layers.MaxPooling3D | layers.AveragePooling3D)
-            and layer.pool_size[0] == 1
-            and layer.strides[0] == 1
-        ):
-            max_pool = isinstance(layer, layers.MaxPooling3D)
-            pool = layers.MaxPooling2D if max_pool else layers.AveragePooling2D
-            return layers.TimeDistributed(
-                pool(layer.pool_size[1:], layer.strides[1:], layer.padding), name=layer.name
-            )
-        return layer.__class__.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(model, clone_function=clone)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def _write_tflite(model, target: Path, probe, expected) -> None:
-    import tensorflow as tf
+    from har import litert
 
-    ready = tflite_ready(model)
-    _check("TFLite-ready Keras", ready(probe, training=False), expected)
-    with tempfile.TemporaryDirectory(prefix="har-tflite-") as tmp:
-        spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
-        ready.export(tmp, format="tf_saved_model", verbose=False, input_signature=[spec])
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        try:
-            data = converter.convert()
-        except Exception as exc:  # the converter's message is many lines of MLIR
-            first = str(exc).strip().splitlines()[-1][:200]
-            raise ModelError(
-                f"This model cannot be converted to TFLite built-ins ({first})."
-            ) from exc
-    _check("TFLite", run_tflite(data, probe), expected)
+    try:
+        data = litert.convert(model)
+    except ModelError as exc:
+        raise ModelError(f"This model cannot be converted to TFLite: {exc}.") from exc
+    _check("TFLite", litert.LiteModel(data)(probe), expected)
     with atomic_path(target) as tmp_file:
         tmp_file.write_bytes(data)
-
-
-def run_tflite(model: bytes | str | Path, clip: np.ndarray) -> np.ndarray:
-    """Probabilities from a TFLite model for clips (N, frames, height, width, 3), one at a time."""
-    import warnings
-
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-        if isinstance(model, bytes):
-            interpreter = tf.lite.Interpreter(model_content=model)
-        else:
-            interpreter = tf.lite.Interpreter(model_path=str(model))
-    interpreter.allocate_tensors()
-    given, taken = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    outputs = []
-    for one in np.asarray(clip, np.float32):
-        interpreter.set_tensor(given["index"], one[None])
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(taken["index"])[0].copy())
-    return np.stack(outputs)
 
 
 def readme(card: ModelCard, fmt: str, artifact: str) -> str:

@@ -7,9 +7,11 @@ A video is decoded once and sampled once per distinct input spec, so a 20-frame 
 count, size, colour order and scaling.
 
 `model.predict` builds a data pipeline and a step function on every call, which dominates
-the time for one clip; a Predictor runs the model on har.layers' fast layers (same weights,
-same probabilities), compiles one tf.function with a fixed input signature once, warms it,
-and calls it directly. TensorFlow is imported only when a model is loaded.
+the time for one clip. A Predictor runs a registry model on LiteRT (har.litert: a .tflite
+converted once and cached beside the model, probabilities equal to Keras's within 1e-5),
+which needs no TensorFlow import; a model it cannot convert, or one in memory, runs on
+har.layers' fast layers (same weights, same probabilities) in one tf.function with a fixed
+input signature, traced and warmed once and called directly.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from har.errors import ModelError
-from har.registry import ModelCard, load_model
+from har.registry import ModelCard, find_model, load_model
 from har.video import ClipFrames, read_clips
 
 
@@ -66,6 +68,9 @@ class InputSpec:
         return np.ascontiguousarray(pixels, dtype=np.float32)
 
 
+RUNTIME_NAMES = {"litert": "LiteRT", "tensorflow": "TensorFlow"}  # for people
+
+
 @dataclass
 class Prediction:
     """One model's answer on one clip."""
@@ -76,6 +81,7 @@ class Prediction:
     probabilities: np.ndarray
     model_seconds: float
     synthetic: bool = False
+    runtime: str = "tensorflow"  # what ran it: "litert" or "tensorflow"
 
     @property
     def top_class(self) -> str:
@@ -110,51 +116,102 @@ class Prediction:
             "uncertain": self.uncertain,
             "probabilities": {c: round(p, 6) for c, p in self.ranked()},
             "model_seconds": round(self.model_seconds, 6),
+            "runtime": self.runtime,
         }
 
 
 class Predictor:
-    """A loaded model kept hot, with its card and input spec."""
+    """A loaded model kept hot, with its card and input spec.
 
-    def __init__(self, model, card: ModelCard) -> None:
-        import tensorflow as tf
+    A model from the registry runs on LiteRT when it can (har.litert: converted once, cached
+    beside the model, checked against Keras); otherwise, and for a model in memory (one just
+    trained), on TensorFlow with har.layers' fast layers. `runtime` says which, `runtime_note`
+    why not LiteRT. `model` is the Keras model (fast layers), loaded on first use.
+    """
 
+    def __init__(self, model, card: ModelCard, runtime_note: str = "") -> None:
         from har.layers import to_fast
 
         # The same weights in har.layers' TimeDistributed / ConvLSTM2D: identical
         # probabilities (tests/test_layers.py), 2-3x less time per clip.
-        self.model, self.card = to_fast(model), card
+        self._model, self.card, self.path = to_fast(model), card, None
         self.spec = InputSpec.of(card)
-
-        fast = self.model
-
-        def forward(x):
-            return fast(x, training=False)
-
-        # autograph=False: a plain Keras call needs no conversion (and it would warn).
-        self._forward = tf.function(
-            forward,
-            input_signature=[tf.TensorSpec([None, *self.spec.shape], tf.float32)],
-            autograph=False,
-        )
-        self._forward(tf.zeros([1, *self.spec.shape], tf.float32))  # trace and warm once
+        self._lite, self._forward = None, None
+        self.runtime, self.runtime_note = "tensorflow", runtime_note
+        self._tf_forward(np.zeros([1, *self.spec.shape], np.float32))  # trace and warm once
 
     @classmethod
     def from_registry(cls, name_or_path: str | Path) -> Predictor:
-        model, card = load_model(name_or_path)
-        return cls(model, card)
+        from har import litert
+
+        path, card = find_model(name_or_path)
+        setting, model = litert.runtime_setting(), None
+        if setting == "tensorflow":
+            reason = "HAR_RUNTIME=tensorflow"
+        elif not litert.available():
+            reason = "ai-edge-litert is not installed"
+        else:
+            lite = litert.load_cached(path, card.input_shape, len(card.class_names))
+            if lite is not None:
+                return cls._on_litert(card, path, lite)
+            reason = litert.failed_before(path)
+            if reason is None:
+                model, card = load_model(path)  # its checks against the card run here
+                try:
+                    return cls._on_litert(card, path, litert.make_cached(path, model), model)
+                except ModelError as exc:
+                    reason = str(exc)
+        if setting == "litert":
+            raise ModelError(f"{card.name} cannot run on LiteRT: {reason}.")
+        if model is None:
+            model, card = load_model(path)
+        predictor = cls(model, card, reason)
+        predictor.path = path
+        return predictor
+
+    @classmethod
+    def _on_litert(cls, card: ModelCard, path: Path, lite, model=None) -> Predictor:
+        predictor = cls.__new__(cls)
+        predictor._model, predictor.card, predictor.path = model, card, path
+        predictor.spec = InputSpec.of(card)
+        predictor._lite, predictor._forward = lite, None
+        predictor.runtime, predictor.runtime_note = "litert", ""
+        return predictor
 
     @property
     def name(self) -> str:
         return self.card.name
+
+    @property
+    def model(self):
+        """The Keras model on har.layers' fast layers (gradients for Explain), loaded once."""
+        if self._model is None:
+            from har.layers import to_fast
+
+            self._model = to_fast(load_model(self.path)[0])
+        return self._model
+
+    def _tf_forward(self, x: np.ndarray) -> np.ndarray:
+        if self._forward is None:
+            import tensorflow as tf
+
+            fast = self.model
+            # autograph=False: a plain Keras call needs no conversion (and it would warn).
+            self._forward = tf.function(
+                lambda x: fast(x, training=False),
+                input_signature=[tf.TensorSpec([None, *self.spec.shape], tf.float32)],
+                autograph=False,
+            )
+        return self._forward(x).numpy()
 
     def predict_batch(self, clips: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """Probabilities (N, classes) for RGB clips (N, T, H, W, 3), uint8 or float in [0, 1]."""
         clips = np.asarray(clips)
         if len(clips) == 0:
             return np.zeros((0, len(self.card.class_names)), np.float32)
+        run = self._lite if self._lite is not None else self._tf_forward
         parts = [
-            self._forward(self.spec.to_input(clips[i : i + batch_size])).numpy()
+            run(self.spec.to_input(clips[i : i + batch_size]))
             for i in range(0, len(clips), batch_size)
         ]
         return np.concatenate(parts)
@@ -170,6 +227,7 @@ class Predictor:
             probabilities=probabilities,
             model_seconds=time.perf_counter() - start,
             synthetic=bool(self.card.synthetic),
+            runtime=self.runtime,
         )
 
 

@@ -214,18 +214,25 @@ def load_card(keras_path: Path) -> ModelCard:
     return ModelCard.from_dict(data, str(keras_path))
 
 
-def load_model(name_or_path: str | Path, directories=None):
-    """(keras.Model, ModelCard) for a registry name or a .keras/.json path."""
-    import keras
-
-    import har.layers  # noqa: F401  (registers har>TimeDistributed, har>ConvLSTM2D for loading)
-
+def find_model(name_or_path: str | Path, directories=None) -> tuple[Path, ModelCard]:
+    """(.keras path, its card) for a registry name or a .keras/.json path, without loading it."""
     directories = directories or default_directories()
     found = [p for p in _candidates(name_or_path, directories) if p.exists()]
     if not found:
         raise ModelError(f"No model {str(name_or_path)!r}; `har models` lists those installed.")
-    path = found[0]
-    card = load_card(path)
+    return found[0], load_card(found[0])
+
+
+def load_model(name_or_path: str | Path, directories=None):
+    """(keras.Model, ModelCard) for a registry name or a .keras/.json path."""
+    from har.tfquiet import import_tensorflow
+
+    path, card = find_model(name_or_path, directories)  # a wrong name fails before the import
+    import_tensorflow()
+    import keras
+
+    import har.layers  # noqa: F401  (registers har>TimeDistributed, har>ConvLSTM2D for loading)
+
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # a corrupt or foreign file: say so in one sentence

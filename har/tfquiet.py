@@ -1,4 +1,4 @@
-"""Quiet native libraries: TensorFlow's C++ start-up lines, FFmpeg's and OpenCV's logs.
+"""Quiet native libraries: TensorFlow's and LiteRT's C++ start-up lines, FFmpeg's and OpenCV's.
 
 TensorFlow prints oneDNN and CUDA notices from C++ before any log setting applies, so
 TF_CPP_MIN_LOG_LEVEL alone does not hide them; a user of the CLI should see only our
@@ -7,8 +7,23 @@ output. Python-level errors during the import still propagate normally.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Native code's writes to stderr (fd 2) go nowhere inside this block."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def import_tensorflow(run_op: bool = True):
@@ -17,18 +32,11 @@ def import_tensorflow(run_op: bool = True):
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
+    with quiet_stderr():
         import tensorflow
 
         if run_op:
             tensorflow.zeros([1])  # the first op prints the last of the start-up notices
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     return tensorflow
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from app_common import models_ui, setup_page, video_source_ui
 from har.charts import grouped_probabilities
 from har.errors import HarError
-from har.inference import predict_video
+from har.inference import RUNTIME_NAMES, predict_video
 from har.media import PreviewJobs, forget_upload
 from har.registry import trained_on
 
@@ -100,7 +100,10 @@ def predictions_ui(result, predictors: dict, truth: str | None) -> None:
             with col, st.container(border=True):
                 answer_ui(prediction, predictors[prediction.model_name].card, truth)
     st.plotly_chart(grouped_probabilities(predictions), key="probabilities")
-    times = " · ".join(f"{p.model_name} {p.model_seconds * 1000:.0f} ms" for p in predictions)
+    times = " · ".join(
+        f"{p.model_name} {p.model_seconds * 1000:.1f} ms on {RUNTIME_NAMES[p.runtime]}"
+        for p in predictions
+    )
     st.caption(f"decoding {result.decode_seconds * 1000:.0f} ms (shared) · {times}")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from har.config import PAPER_CLASSES, SHIPPED_MODELS_DIR  # noqa: E402
+from har.layers import to_stock  # noqa: E402
 from har.pipeline import prepare_data, train_and_evaluate  # noqa: E402
 from har.registry import card_markdown, save_model  # noqa: E402
 from har.train import TrainConfig  # noqa: E402
@@ -57,7 +58,8 @@ def main() -> int:
             rows.append(
                 (name, "random", len(splits["random"].x_test), r_report, r_result.epochs_run)
             )
-        path = save_model(result.model, card, args.out, overwrite=True)
+        # saved with Keras's own layers: the shipped files load in plain Keras, without har
+        path = save_model(to_stock(result.model), card, args.out, overwrite=True)
         (args.out / f"{name}.md").write_text(card_markdown(card))
         print(f"saved {path}", flush=True)
 

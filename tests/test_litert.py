@@ -1,0 +1,153 @@
+"""LiteRT behind the one door: converted once, cached by file hash, same probabilities as Keras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from conftest import copy_shipped
+from test_inference import card_for
+
+from har import litert
+from har.errors import ModelError
+from har.inference import Predictor, predict_video
+from har.registry import save_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ["TaiChi_1", "HorseRace_2", "Swing_1", "WalkingWithDog_2"]
+
+
+@pytest.mark.parametrize("shipped", ["lrcn-paper4", "convlstm-paper4"])
+def test_shipped_models_run_on_litert_with_keras_probabilities(tmp_path, monkeypatch, shipped):
+    path = copy_shipped(shipped, tmp_path / "reg", "m")
+    lite = Predictor.from_registry(path)
+    assert lite.runtime == "litert", lite.runtime_note
+    cached, _ = litert.cache_paths(path)
+    assert cached.is_file() and cached.parent.name == ".litert"
+    monkeypatch.setenv("HAR_RUNTIME", "tensorflow")
+    tf_path = Predictor.from_registry(path)
+    assert tf_path.runtime == "tensorflow"
+    for sample in SAMPLES:  # real H.264 clips, decoded the app's way
+        video = ROOT / "samples" / f"{sample}.mp4"
+        a = predict_video(video, [lite]).predictions["m"]
+        b = predict_video(video, [tf_path]).predictions["m"]
+        assert a.runtime == "litert" and b.runtime == "tensorflow"
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+        assert a.top_class == b.top_class
+
+
+def test_a_cached_model_loads_and_predicts_without_tensorflow(tmp_path):
+    path = copy_shipped("lrcn-paper4", tmp_path / "reg", "m")
+    Predictor.from_registry(path)  # converts (TensorFlow imported, in this process)
+    script = (
+        "import sys\n"
+        "from har.cli import main\n"
+        f"code = main(['predict', {str(ROOT / 'samples' / 'TaiChi_1.mp4')!r}, '--model', "
+        f"{str(path)!r}])\n"
+        "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tensorflow imported: False" in done.stdout
+    assert "on LiteRT" in done.stdout and "TaiChi" in done.stdout
+    assert done.stderr == ""  # not even LiteRT's "Created TensorFlow Lite XNNPACK delegate"
+
+
+def test_a_changed_model_gets_a_new_entry_and_the_old_one_goes(tmp_path):
+    folder = tmp_path / "reg"
+    path = copy_shipped("lrcn-paper4", folder, "m")
+    Predictor.from_registry(path)
+    old, _ = litert.cache_paths(path)
+    # retrained under the same name: another model's bytes in m.keras
+    path.write_bytes((ROOT / "models" / "convlstm-paper4.keras").read_bytes())
+    copy_shipped("convlstm-paper4", tmp_path / "other", "m")
+    (folder / "m.json").write_text((tmp_path / "other" / "m.json").read_text())
+    again = Predictor.from_registry(path)
+    new, _ = litert.cache_paths(path)
+    assert again.runtime == "litert" and new != old
+    assert new.is_file() and not old.exists()
+    assert again.card.architecture == "convlstm"
+
+
+def test_a_broken_cache_entry_is_made_again(tmp_path):
+    path = copy_shipped("lrcn-paper4", tmp_path / "reg", "m")
+    first = Predictor.from_registry(path)
+    cached, _ = litert.cache_paths(path)
+    cached.write_bytes(cached.read_bytes()[:1000])  # truncated, as by a full disk
+    again = Predictor.from_registry(path)
+    assert again.runtime == "litert"
+    clip = np.random.default_rng(0).integers(0, 255, (2, 20, 64, 64, 3), dtype=np.uint8)
+    np.testing.assert_allclose(again.predict_batch(clip), first.predict_batch(clip), atol=1e-6)
+    assert cached.stat().st_size > 100_000
+
+
+def time_pooled_model() -> keras.Model:
+    """Pooling over time (MaxPool3D with a time extent): LiteRT has no built-in for it."""
+    keras.utils.set_random_seed(3)
+    return keras.Sequential(
+        [
+            keras.Input((4, 16, 16, 3)),
+            keras.layers.MaxPooling3D((2, 2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+def test_a_model_litert_cannot_run_falls_back_to_tensorflow_and_says_why(tmp_path, monkeypatch):
+    model = time_pooled_model()
+    path = save_model(model, card_for(model, "pooled"), tmp_path / "reg")
+    predictor = Predictor.from_registry(path)
+    assert predictor.runtime == "tensorflow"
+    assert "no LiteRT built-in" in predictor.runtime_note
+    _, failed = litert.cache_paths(path)
+    assert failed.is_file()  # remembered: the next load does not try again
+    clip = np.random.default_rng(1).random((2, 4, 16, 16, 3), dtype=np.float32)
+    np.testing.assert_allclose(predictor.predict_batch(clip), model(clip), atol=1e-6)
+    monkeypatch.setenv("HAR_RUNTIME", "litert")
+    with pytest.raises(ModelError, match="cannot run on LiteRT: no LiteRT built-in"):
+        Predictor.from_registry(path)
+    monkeypatch.setenv("HAR_RUNTIME", "fastest")
+    with pytest.raises(ModelError, match="HAR_RUNTIME='fastest' is not one of"):
+        Predictor.from_registry(path)
+
+
+def test_sessions_sharing_a_litert_model_get_their_own_answers(tmp_path):
+    """The app's sessions share one Predictor from several threads."""
+    predictor = Predictor.from_registry(copy_shipped("lrcn-paper4", tmp_path / "reg", "m"))
+    rng = np.random.default_rng(2)
+    clips = rng.integers(0, 255, (4, 3, 20, 64, 64, 3), dtype=np.uint8)
+    expected = [predictor.predict_batch(c) for c in clips]
+    got: dict[int, list] = {i: [] for i in range(4)}
+
+    def work(i: int) -> None:
+        for _ in range(10):
+            got[i].append(predictor.predict_batch(clips[i]))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(4):
+        for answer in got[i]:
+            np.testing.assert_array_equal(answer, expected[i])
+
+
+def test_a_cache_that_cannot_be_written_still_predicts_on_litert(tmp_path):
+    folder = tmp_path / "reg"
+    path = copy_shipped("lrcn-paper4", folder, "m")
+    (folder / litert.CACHE).write_text("a file where the cache folder should be")
+    predictor = Predictor.from_registry(path)
+    assert predictor.runtime == "litert"
+    clip = np.random.default_rng(4).integers(0, 255, (1, 20, 64, 64, 3), dtype=np.uint8)
+    assert predictor.predict_batch(clip).shape == (1, 4)
+    assert (folder / litert.CACHE).is_file()
