@@ -16,6 +16,7 @@ error instead of a fallback.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -108,15 +109,23 @@ def convert(model) -> bytes:
     ready = lite_ready(model)
     forward = tf.function(lambda x: ready(x, training=False), autograph=False)
     spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [forward.get_concrete_function(spec)]
-    )
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    # Without a trackable object the converter freezes the weights into constants, which is
+    # what a read-only .tflite needs (with one it keeps them as variables LiteRT cannot read);
+    # it warns that this path is deprecated, a line a user of the CLI should not see.
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
     try:
-        return converter.convert()
+        concrete = forward.get_concrete_function(spec)
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        with quiet_stderr():  # the MLIR converter's own notices
+            return converter.convert()
     except Exception as exc:  # the converter's message is many lines of MLIR
         last = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"no LiteRT built-in for part of this model ({last})") from exc
+    finally:
+        absl.setLevel(level)
 
 
 class LiteModel:

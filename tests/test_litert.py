@@ -41,9 +41,8 @@ def test_shipped_models_run_on_litert_with_keras_probabilities(tmp_path, monkeyp
         assert a.top_class == b.top_class
 
 
-def test_a_cached_model_loads_and_predicts_without_tensorflow(tmp_path):
+def test_the_cli_converts_once_quietly_then_predicts_without_tensorflow(tmp_path):
     path = copy_shipped("lrcn-paper4", tmp_path / "reg", "m")
-    Predictor.from_registry(path)  # converts (TensorFlow imported, in this process)
     script = (
         "import sys\n"
         "from har.cli import main\n"
@@ -52,13 +51,18 @@ def test_a_cached_model_loads_and_predicts_without_tensorflow(tmp_path):
         "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
         "sys.exit(code)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert "tensorflow imported: False" in done.stdout
-    assert "on LiteRT" in done.stdout and "TaiChi" in done.stdout
-    assert done.stderr == ""  # not even LiteRT's "Created TensorFlow Lite XNNPACK delegate"
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        for _ in range(2)
+    ]
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+        assert "on LiteRT" in done.stdout and "TaiChi" in done.stdout
+        # no TensorFlow notices, converter warnings or "Created TensorFlow Lite XNNPACK delegate"
+        assert done.stderr == ""
+    assert "tensorflow imported: True" in runs[0].stdout  # the first load converts
+    assert "tensorflow imported: False" in runs[1].stdout  # later ones read the cache
+    assert litert.cache_paths(path)[0].is_file()
 
 
 def test_a_changed_model_gets_a_new_entry_and_the_old_one_goes(tmp_path):
