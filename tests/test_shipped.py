@@ -35,7 +35,10 @@ def test_shipped_model_predicts_the_samples_of_its_classes(predictor):
         (cls, predict_video(path, [predictor]).predictions[predictor.name]) for cls, path in clips
     ]
     right = [cls for cls, p in answers if p.top_class == cls]
-    assert len(right) >= 7, f"{predictor.card.name} got only {right} right"
+    # every class recognised at least once, and about as often as the card's test accuracy
+    # says (75-88 % on the group split: 6 or 7 of these 8), far above chance (2 of 8)
+    assert set(right) == set(PAPER_CLASSES), f"{predictor.card.name} got only {right} right"
+    assert len(right) >= 6, f"{predictor.card.name} got only {right} right"
 
 
 def test_samples_are_small_browser_playable_clips_of_every_class():
