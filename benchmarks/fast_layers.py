@@ -7,7 +7,8 @@ them alike; the table shows medians with min-max. Rows: single-clip inference (s
 `model.predict`, stock and fast models in a compiled tf.function (what the Predictor runs a
 model on when LiteRT cannot), and LiteRT from har.litert's conversion (what the Predictor
 runs a registry model on), 32-clip batches, and training clips/s
-(train_on_batch, Adam, categorical cross-entropy) at batch 4 and 16. Writes
+(train_on_batch, Adam, categorical cross-entropy) at batch 4 and 16, and whole `fit`
+epochs over a tf.data pipeline (how har.train trains) at the same batch sizes. Writes
 benchmarks/results/fast_layers.json. Timing targets live here, never in tests.
 """
 
@@ -41,6 +42,8 @@ ARCHS = ("lrcn", "convlstm")
 TARGETS = {
     ("lrcn", "training, batch 4"): 5.0,
     ("convlstm", "training, batch 4"): 2.0,
+    ("lrcn", "fit epochs, batch 4"): 5.0,
+    ("convlstm", "fit epochs, batch 4"): 2.0,
     ("lrcn", "single clip"): 20.0,
     ("convlstm", "single clip"): 5.0,
 }
@@ -133,6 +136,23 @@ def bench_training(arch: str, batch: int, repeats: int) -> dict:
         fns[name] = lambda m=model: m.train_on_batch(x, y)
     times = interleaved(fns, repeats)
     return row(arch, f"training, batch {batch}", "clips/s", times, "stock", per=batch)
+
+
+def bench_fit(arch: str, batch: int, repeats: int, clips: int = 96) -> dict:
+    """Clips/s of whole `fit` epochs over a tf.data pipeline, as har.train runs them (96
+    clips: at batch 4, 24 steps an epoch; a real epoch of the shipped models has 60)."""
+    stock, fast = pair(arch)
+    x = np.random.default_rng(0).random((clips, *INPUT_SHAPE), dtype=np.float32)
+    y = keras.utils.to_categorical(np.arange(clips) % 4, 4)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(2)
+    fns = {}
+    for name, model in (("stock", stock), ("fast", fast)):
+        model.compile(
+            optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"]
+        )
+        fns[name] = lambda m=model: m.fit(data, epochs=1, verbose=0, shuffle=False)
+    times = interleaved(fns, repeats, warmup=1)
+    return row(arch, f"fit epochs, batch {batch}", "clips/s", times, "stock", per=clips)
 
 
 def bench_per_layer(arch: str, repeats: int) -> list[dict]:
@@ -251,6 +271,8 @@ def main() -> int:
         for batch in (4, 16):
             print(f"{arch}: training, batch {batch}...", flush=True)
             rows.append(bench_training(arch, batch, train_repeats))
+            print(f"{arch}: fit epochs, batch {batch}...", flush=True)
+            rows.append(bench_fit(arch, batch, max(3, train_repeats // 2)))
         if args.per_layer:
             print(f"{arch}: per layer...", flush=True)
             rows += bench_per_layer(arch, repeats)
