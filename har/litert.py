@@ -1,6 +1,6 @@
 """LiteRT behind the Predictor: a model converted once to a .tflite file, run with XNNPACK.
 
-Measured side by side on a 2-core CPU (`python benchmarks/fast_layers.py --litert`), LiteRT
+Measured side by side on a 2-core CPU (`python benchmarks/fast_layers.py`), LiteRT
 runs one clip 2-3x faster than TensorFlow with har.layers' fast layers, with probabilities
 equal to Keras's within 1e-6, and it starts without importing TensorFlow at all. So a model
 loaded from the registry is converted on its first load (TensorFlow is needed then, once),
