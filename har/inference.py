@@ -151,14 +151,15 @@ class Predictor:
         elif not litert.available():
             reason = "ai-edge-litert is not installed"
         else:
-            lite = litert.load_cached(path, card.input_shape, len(card.class_names))
+            entry = litert.cache_paths(path)  # hashes the file once
+            lite = litert.load_cached(entry, card.input_shape, len(card.class_names))
             if lite is not None:
                 return cls._on_litert(card, path, lite)
-            reason = litert.failed_before(path)
+            reason = litert.failed_before(entry)
             if reason is None:
                 model, card = load_model(path)  # its checks against the card run here
                 try:
-                    return cls._on_litert(card, path, litert.make_cached(path, model), model)
+                    return cls._on_litert(card, path, litert.make_cached(entry, model), model)
                 except ModelError as exc:
                     reason = str(exc)
         if setting == "litert":

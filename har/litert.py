@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,11 +56,19 @@ def file_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def cache_paths(keras_path: str | Path) -> tuple[Path, Path]:
-    """(<sha>.tflite, <sha>.failed) in the model's registry folder's .litert/."""
+class CacheEntry(NamedTuple):
+    """Where one exact .keras file's conversion lives: its .tflite, or why it failed."""
+
+    tflite: Path
+    failed: Path
+
+
+def cache_paths(keras_path: str | Path) -> CacheEntry:
+    """<sha>.tflite and <sha>.failed in the model's registry folder's .litert/ (hashes the file:
+    get it once per load and pass it on)."""
     folder = Path(keras_path).parent / CACHE
     key = file_hash(keras_path)[:32]
-    return folder / f"{key}.tflite", folder / f"{key}.failed"
+    return CacheEntry(folder / f"{key}.tflite", folder / f"{key}.failed")
 
 
 def lite_ready(model):
@@ -160,13 +169,12 @@ class LiteModel:
         return out
 
 
-def load_cached(keras_path: Path, input_shape, classes: int) -> LiteModel | None:
-    """The cached LiteRT model for this exact .keras file, if one was made and still fits."""
-    target, _ = cache_paths(keras_path)
-    if not target.is_file():
+def load_cached(entry: CacheEntry, input_shape, classes: int) -> LiteModel | None:
+    """The cached LiteRT model, if one was made and still fits the card."""
+    if not entry.tflite.is_file():
         return None
     try:
-        lite = LiteModel(target)
+        lite = LiteModel(entry.tflite)
     except (ValueError, RuntimeError):  # a truncated or foreign file: make it again
         return None
     if lite.input_shape != tuple(input_shape) or lite.outputs != classes:
@@ -174,19 +182,18 @@ def load_cached(keras_path: Path, input_shape, classes: int) -> LiteModel | None
     return lite
 
 
-def failed_before(keras_path: Path) -> str | None:
+def failed_before(entry: CacheEntry) -> str | None:
     """Why this exact .keras file could not be converted, if a conversion was tried."""
-    _, failed = cache_paths(keras_path)
-    return failed.read_text(encoding="utf-8").strip() if failed.is_file() else None
+    return entry.failed.read_text(encoding="utf-8").strip() if entry.failed.is_file() else None
 
 
-def make_cached(keras_path: Path, model) -> LiteModel:
-    """Convert `model` (loaded from `keras_path`), check it against Keras, cache it, load it.
+def make_cached(entry: CacheEntry, model) -> LiteModel:
+    """Convert `model` (loaded from the entry's .keras), check it against Keras, cache it, load it.
 
     Raises ModelError with the reason if it cannot be converted or predicts differently; the
     reason is remembered so the next load goes straight to TensorFlow.
     """
-    target, failed = cache_paths(keras_path)
+    target, failed = entry
     probe = np.random.default_rng(0).random((2, *model.input_shape[1:]), dtype=np.float32)
     try:
         data = convert(model)
