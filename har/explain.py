@@ -607,8 +607,9 @@ def _saliency_fn(predictor):
 def saliency(predictor, pixels: np.ndarray, class_index: int | None = None) -> Saliency:
     """Saliency maps (T, H, W) in [0, 1] for a clip (T, H, W, 3) in the predictor's spec,
     for `class_index` (default: the predicted class)."""
-    import tensorflow as tf
+    from har.tfquiet import import_tensorflow
 
+    tf = import_tensorflow()  # quietly: a Predictor on LiteRT has not imported it yet
     fn, layer, method = _saliency_fn(predictor)
     x = tf.constant(predictor.spec.to_input(np.asarray(pixels)[None]))
     wanted = -1 if class_index is None else int(class_index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -63,6 +64,31 @@ def test_the_cli_converts_once_quietly_then_predicts_without_tensorflow(tmp_path
     assert "tensorflow imported: True" in runs[0].stdout  # the first load converts
     assert "tensorflow imported: False" in runs[1].stdout  # later ones read the cache
     assert litert.cache_paths(path)[0].is_file()
+
+
+@pytest.mark.slow  # a fresh process that imports TensorFlow
+def test_saliency_on_a_litert_predictor_loads_tensorflow_quietly(tmp_path):
+    """Explain needs Keras's gradients: the first saliency imports TensorFlow, with no notices
+    on the terminal (the app's server prints what reaches its stderr)."""
+    path = copy_shipped("convlstm-paper4", tmp_path / "reg", "m")
+    Predictor.from_registry(path)  # converts and caches, in this process
+    script = (
+        "import sys, numpy as np\n"
+        "from har.inference import Predictor\n"
+        "from har.explain import saliency\n"
+        f"p = Predictor.from_registry({str(path)!r})\n"
+        "assert p.runtime == 'litert' and 'tensorflow' not in sys.modules\n"
+        "clip = np.random.default_rng(0).integers(0, 255, (20, 64, 64, 3), dtype=np.uint8)\n"
+        "s = saliency(p, clip)\n"
+        "print('maps', s.maps.shape, 'tensorflow' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "maps (20, 64, 64) True" in done.stdout
+    assert done.stderr == ""
 
 
 def test_a_changed_model_gets_a_new_entry_and_the_old_one_goes(tmp_path):
