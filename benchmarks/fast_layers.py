@@ -15,10 +15,8 @@ benchmarks/results/fast_layers.json. Timing targets live here, never in tests.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,6 +33,9 @@ import keras  # noqa: E402
 from har.config import INPUT_SHAPE  # noqa: E402
 from har.layers import to_fast  # noqa: E402
 from har.models import build_model  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHS = ("lrcn", "convlstm")
@@ -230,26 +231,6 @@ def table(rows: list[dict]) -> str:
                 f"| {s['speedup']:.2f}x vs {r['baseline']} | {verdict(r) if i == 0 else ''} |"
             )
     return "\n".join(lines)
-
-
-def machine() -> dict:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown",
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_before": os.getloadavg(),
-    }
 
 
 def main() -> int:

@@ -11,10 +11,8 @@ the test suite (tests/test_benchmark_parity.py checks only that results agree).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402
+from machine import machine  # noqa: E402
 
 from har.tfquiet import import_tensorflow  # noqa: E402
 
@@ -298,26 +297,6 @@ def ratio(row: dict) -> float:
     if row.get("higher_is_better"):
         return row["ours"] / row["reference"]
     return row["reference"] / row["ours"]
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_before": os.getloadavg(),
-    }
 
 
 def table(rows: list[dict]) -> str:
