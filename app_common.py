@@ -14,7 +14,7 @@ import streamlit as st
 
 from har.config import check_data_root, ucf50_dir
 from har.errors import HarError
-from har.tfquiet import quiet_native_logs
+from har.utils.quiet import quiet_native_logs
 
 quiet_native_logs()  # before the first video is opened in this server
 
@@ -44,7 +44,7 @@ def _listed_models() -> tuple[list, list[str]]:
     """The registry's cards, and the warnings (bad cards, name clashes) listing them gave."""
     import warnings
 
-    from har.registry import list_models
+    from har.models.registry import list_models
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -105,7 +105,7 @@ def ucf50_root_ui() -> Path | None:
 
 @st.cache_data(show_spinner="Reading the dataset folder...", ttl=60)
 def scan_dataset(root: str):
-    from har.datasets import scan
+    from har.data.ucf import scan
 
     return scan(root)
 
@@ -143,7 +143,7 @@ def synthetic_notice(cards) -> None:
 
     Collapsed to one line (it says what matters) so the predictions stay above the fold.
     """
-    from har.synthetic.marker import WARNING
+    from har.data.synthetic.marker import WARNING
 
     names = [c.name for c in cards if c.synthetic]
     if names:
@@ -154,7 +154,7 @@ def synthetic_notice(cards) -> None:
 
 def card_summary(card) -> str:
     """The card's one-line summary, as `har models` prints it, in bold where it matters."""
-    from har.registry import describe
+    from har.models.card import describe
 
     return describe(card, bold=True)
 
@@ -168,8 +168,8 @@ def video_source_ui(prefix: str = "", labelled: bool = True) -> tuple[Path | Non
     Returns the video's path and, for a gallery clip, its true class. `prefix` keeps the
     widget keys of two pages apart; `labelled` adds "(sample)" / "(UCF50)" to the classes.
     """
-    from har.datasets import list_samples
-    from har.media import save_upload
+    from har.data.samples import list_samples
+    from har.data.uploads import save_upload
 
     left, middle, right = st.columns(3)
     choice = left.radio("Video", ["Sample clip", "Upload"], horizontal=True, key=f"{prefix}source")

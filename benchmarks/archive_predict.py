@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from har.archive import find_videos, predict_archive
-from har.synthetic import SYNTHETIC_CLASSES, cached_dataset
-from har.tfquiet import import_tensorflow
+from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
+from har.inference.folder import find_videos, predict_archive
+from har.utils.quiet import import_tensorflow
 
 # TensorFlow is imported in main(), not here: decoder processes start by importing this file.
 

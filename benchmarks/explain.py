@@ -21,14 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from har.tfquiet import import_tensorflow
+from har.utils.quiet import import_tensorflow
 
 tf = import_tensorflow()
 
-from har import explain as ex  # noqa: E402
+from har.data.encode import write_mp4  # noqa: E402
+from har.data.synthetic import render_clip  # noqa: E402
+from har.explain.occlusion import occlusion  # noqa: E402
+from har.explain.saliency import saliency  # noqa: E402
+from har.explain.timeline import timeline  # noqa: E402
+from har.explain.whatif import whatif  # noqa: E402
 from har.inference import load_predictors, predict_video  # noqa: E402
-from har.media import write_mp4  # noqa: E402
-from har.synthetic import render_clip  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("convlstm-paper4", "lrcn-paper4")
@@ -82,14 +85,14 @@ def main() -> None:
     clips = {n: clip_result.clip_for(n).pixels for n in predictors}
 
     # warm every path once (tf.function traces, first-shape costs)
-    ex.timeline(video, predictors)
+    timeline(video, predictors)
     for name, p in predictors.items():
-        ex.occlusion(p, clips[name]), ex.whatif(p, clips[name]), ex.saliency(p, clips[name])
+        occlusion(p, clips[name]), whatif(p, clips[name]), saliency(p, clips[name])
 
     runs = []
 
     def run_timeline():
-        runs.append(ex.timeline(video, predictors))
+        runs.append(timeline(video, predictors))
 
     total = timed(run_timeline, args.repeats)
     last = runs[-1]
@@ -99,22 +102,21 @@ def main() -> None:
 
     def occlusion_whatif():
         for name, p in predictors.items():
-            ex.occlusion(p, clips[name])
-            ex.whatif(p, clips[name])
+            occlusion(p, clips[name])
+            whatif(p, clips[name])
 
-    def saliency():
+    def saliency_all():
         for name, p in predictors.items():
-            ex.saliency(p, clips[name])
+            saliency(p, clips[name])
 
     occ = timed(occlusion_whatif, max(args.repeats, 5))
-    sal = timed(saliency, max(args.repeats, 5))
+    sal = timed(saliency_all, max(args.repeats, 5))
     occ_each = {
-        n: summary(timed(lambda p=p, n=n: (ex.occlusion(p, clips[n]), ex.whatif(p, clips[n])), 5))
+        n: summary(timed(lambda p=p, n=n: (occlusion(p, clips[n]), whatif(p, clips[n])), 5))
         for n, p in predictors.items()
     }
     sal_each = {
-        n: summary(timed(lambda p=p, n=n: ex.saliency(p, clips[n]), 5))
-        for n, p in predictors.items()
+        n: summary(timed(lambda p=p, n=n: saliency(p, clips[n]), 5)) for n, p in predictors.items()
     }
 
     result = {
@@ -152,7 +154,7 @@ def main() -> None:
             "both": summary(sal),
             "models": sal_each,
             "target_seconds": TARGETS["saliency"],
-            "layers": {n: ex.saliency(p, clips[n]).describe() for n, p in predictors.items()},
+            "layers": {n: saliency(p, clips[n]).describe() for n, p in predictors.items()},
         },
     }
     out = ROOT / "benchmarks" / "results" / "explain.json"

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from har.tfquiet import import_tensorflow
+from har.utils.quiet import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402
 
 from har.config import INPUT_SHAPE  # noqa: E402
-from har.layers import to_fast  # noqa: E402
-from har.models import build_model  # noqa: E402
+from har.models.architectures import build_model  # noqa: E402
+from har.models.fast_layers import to_fast  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine  # noqa: E402
@@ -78,9 +78,9 @@ def compiled_forward(model: keras.Model):
 
 def litert_forward(model: keras.Model):
     """What the Predictor runs for a registry model: har.litert's conversion on LiteRT."""
-    from har import litert
+    from har.models.tflite import LiteModel, convert
 
-    return litert.LiteModel(litert.convert(model))
+    return LiteModel(convert(model))
 
 
 def pair(arch: str) -> tuple[keras.Model, keras.Model]:

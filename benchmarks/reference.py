@@ -27,7 +27,7 @@ def frames_extraction(video_path: str) -> np.ndarray:
 
 
 def frames_extraction_corrected(video_path: str) -> np.ndarray:
-    """The same seeking, with our colour order and resampling (RGB, INTER_AREA), uint8, so
+    """The same seeking, with our color order and resampling (RGB, INTER_AREA), uint8, so
     its frames can be compared with ours pixel for pixel."""
     frames_list = []
     video_reader = cv2.VideoCapture(str(video_path))

@@ -122,7 +122,7 @@ def main() -> int:
         os.environ.update(env)
         global RUNS
         RUNS = Path(env["HAR_RUNS_DIR"])
-        from har.synthetic import cached_dataset
+        from har.data.synthetic import cached_dataset
 
         data = cached_dataset(CLASSES, groups=6, clips_per_group=2, seed=7)  # as the page's
         raw: dict[str, list[float]] = {

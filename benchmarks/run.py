@@ -27,20 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402
 from machine import machine  # noqa: E402
 
-from har.tfquiet import import_tensorflow  # noqa: E402
+from har.utils.quiet import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from har.datasets import scan  # noqa: E402
-from har.frames import FrameCache, load_frames  # noqa: E402
+from har.data.encode import write_mp4  # noqa: E402
+from har.data.frame_cache import FrameCache, load_frames  # noqa: E402
+from har.data.synthetic import generate_dataset, render_clip  # noqa: E402
+from har.data.ucf import scan  # noqa: E402
+from har.data.video import read_clip  # noqa: E402
 from har.inference import Predictor  # noqa: E402
-from har.media import write_mp4  # noqa: E402
-from har.models import build_model  # noqa: E402
-from har.registry import ModelCard  # noqa: E402
-from har.synthetic import generate_dataset, render_clip  # noqa: E402
-from har.train import TrainConfig, TrainingListener, train_model  # noqa: E402
-from har.video import read_clip  # noqa: E402
+from har.models.architectures import build_model  # noqa: E402
+from har.models.card import ModelCard  # noqa: E402
+from har.training.fit import TrainConfig, TrainingListener, train_model  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[list[float], object]:
@@ -348,7 +348,7 @@ def main() -> int:
                 clips_per_group=4,
                 progress=False,
             )
-        from har.datasets import split_clips
+        from har.data.ucf import split_clips
 
         dataset = scan(args.data)
         split = split_clips(dataset.clips, "group", seed=27)

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from har.tfquiet import import_tensorflow
+from har.utils.quiet import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from har.models import build_model  # noqa: E402
+from har.models.architectures import build_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

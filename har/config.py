@@ -78,3 +78,8 @@ def check_data_root(path: str | Path) -> Path:
             "Whoever runs the server can allow it with HAR_DATA_ROOTS."
         )
     return resolved
+
+
+def media_cache_bytes() -> int:
+    """The cap of each media cache (uploads, previews): HAR_MEDIA_CACHE_MB, default 2048."""
+    return int(float(os.environ.get("HAR_MEDIA_CACHE_MB", "2048")) * 1024 * 1024)

@@ -8,11 +8,12 @@ import cv2
 import streamlit as st
 
 from app_common import models_ui, setup_page, video_source_ui
-from har.charts import grouped_probabilities
+from har.data.previews import PreviewJobs
+from har.data.uploads import forget_upload
 from har.errors import HarError
 from har.inference import RUNTIME_NAMES, predict_video
-from har.media import PreviewJobs, forget_upload
-from har.registry import trained_on
+from har.models.card import trained_on
+from har.visualization.charts import grouped_probabilities
 
 
 @st.cache_resource
@@ -46,7 +47,7 @@ def frames_ui(result) -> None:
     for (frames, width, height), clip in result.clips.items():
         users = result.users((frames, width, height))
         who = f" ({', '.join(users)})" if len(result.clips) > 1 else ""
-        bgr = [n for n in users if result.specs[n].colour == "BGR"]
+        bgr = [n for n in users if result.specs[n].color == "BGR"]
         st.markdown(
             f"**The {frames} frames the models see{who}**: of {clip.frame_count} frames, one "
             f"every {clip.window} (frames {clip.indices[0]} to {clip.indices[-1]}), each "

@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from app_common import models_ui, setup_page
-from har.charts import confusion_heatmap
 from har.config import PAPER_ACCURACY
+from har.data.synthetic import cached_dataset
 from har.errors import HarError
-from har.evaluate import format_accuracy
-from har.pipeline import evaluate_on, prepare_data
-from har.synthetic import cached_dataset
+from har.evaluation.metrics import format_accuracy
+from har.training.experiment import evaluate_on, prepare_data
+from har.visualization.charts import confusion_heatmap
 
 CLIPS_PER_GROUP = 2
 

@@ -11,11 +11,11 @@ import datetime as dt
 import streamlit as st
 
 from app_common import forget_models, scan_dataset, setup_page
-from har.charts import confusion_heatmap, training_curves
+from har.data.synthetic import SYNTHETIC_CLASSES
 from har.errors import HarError
-from har.jobs import JobSpec, get_job, list_jobs, start_job
-from har.recipe import TrainConfig
-from har.synthetic import SYNTHETIC_CLASSES
+from har.training.jobs import JobSpec, get_job, list_jobs, start_job
+from har.training.recipe import TrainConfig
+from har.visualization.charts import confusion_heatmap, training_curves
 
 STATUS_ICONS = {"done": "✅", "stopped": "⏹️", "failed": "❌"}
 

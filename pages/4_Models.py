@@ -20,12 +20,12 @@ def parse_classes(text: str) -> list[str]:
 
 
 def import_ui() -> None:
-    """Upload a .h5 (or name one on the server), its classes and colour order; import it."""
+    """Upload a .h5 (or name one on the server), its classes and color order; import it."""
     st.subheader("Import a Keras 2 model (.h5)")
     st.markdown(
         "Models trained with the paper's tutorial code open here: give the class names in "
         "the order the model outputs them (the order of its training folders' list), and the "
-        "colour order its frames had (OpenCV reads **BGR**, which the tutorial kept)."
+        "color order its frames had (OpenCV reads **BGR**, which the tutorial kept)."
     )
     with st.form("import"):
         upload = st.file_uploader("Model file", type=["h5", "hdf5"])
@@ -34,11 +34,11 @@ def import_ui() -> None:
         )
         classes = st.text_area("Classes, in output order", key="import_classes", height=100)
         left, right = st.columns(2)
-        colour = left.radio(
-            "Colour order of its training frames",
+        color = left.radio(
+            "Color order of its training frames",
             ["bgr", "rgb"],
             format_func=lambda c: {"bgr": "BGR (OpenCV, the tutorial)", "rgb": "RGB"}[c],
-            key="import_colour",
+            key="import_color",
         )
         name = right.text_input("Name (optional)", key="import_name")
         submitted = st.form_submit_button("Import", type="primary")
@@ -53,10 +53,10 @@ def import_ui() -> None:
                 path = check_data_root(server_path.strip())
             else:
                 raise HarError("Upload a .h5 file or give its path on this server.")
-            from har.legacy import import_legacy
+            from har.models.keras2_import import import_legacy
 
             with st.spinner("Reading the Keras 2 model and checking it..."):
-                card = import_legacy(path, parse_classes(classes), name or None, colour)
+                card = import_legacy(path, parse_classes(classes), name or None, color)
     except HarError as exc:
         st.error(str(exc))
         return
@@ -76,7 +76,7 @@ def export_ui(cards) -> None:
     name = left.selectbox("Model", [c.name for c in cards], key="export_model")
     fmt = middle.radio("Format", ["tflite", "savedmodel"], horizontal=True, key="export_fmt")
     if right.button("Prepare the download", key="export_go"):
-        from har.export import export_model
+        from har.models.export import export_model
 
         try:
             with tempfile.TemporaryDirectory() as tmp, st.spinner("Exporting and checking..."):

@@ -9,23 +9,20 @@ import numpy as np
 import streamlit as st
 
 from app_common import models_ui, setup_page, video_source_ui
-from har.charts import (
+from har.errors import HarError
+from har.explain.occlusion import OCCLUSION_REPLACEMENT
+from har.explain.report import explain_clips
+from har.explain.saliency import overlay
+from har.explain.timeline import DEFAULT_WINDOW_SECONDS, timeline
+from har.explain.whatif import WHATIF_NOTE
+from har.inference import Prediction, predict_video
+from har.visualization.charts import (
     agreement_strip,
     grouped_probabilities,
     occlusion_bars,
     timeline_heatmap,
     whatif_bars,
 )
-from har.errors import HarError
-from har.explain import (
-    DEFAULT_WINDOW_SECONDS,
-    OCCLUSION_REPLACEMENT,
-    WHATIF_NOTE,
-    explain_clips,
-    overlay,
-    timeline,
-)
-from har.inference import Prediction, predict_video
 
 
 def cached(name: str, key: tuple, compute):

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from har.config import SAMPLES_DIR
-from har.media import write_mp4
-from har.synthetic import FPS, SYNTHETIC_CLASSES, render_clip
+from har.data.encode import write_mp4
+from har.data.synthetic import FPS, SYNTHETIC_CLASSES, render_clip
 
 SEED = 2026
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from har.cli import main as har
 from har.config import REPO_ROOT, SAMPLES_DIR
-from har.fsutil import atomic_path
-from har.synthetic import SYNTHETIC_CLASSES
+from har.data.synthetic import SYNTHETIC_CLASSES
+from har.utils.files import atomic_path
 
 OUT = REPO_ROOT / "docs" / "synthetic-classes.png"
 

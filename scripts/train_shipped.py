@@ -16,10 +16,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from har.config import PAPER_CLASSES, SHIPPED_MODELS_DIR  # noqa: E402
-from har.layers import to_stock  # noqa: E402
-from har.pipeline import prepare_data, train_and_evaluate  # noqa: E402
-from har.registry import card_markdown, save_model  # noqa: E402
-from har.train import TrainConfig  # noqa: E402
+from har.models.card import card_markdown  # noqa: E402
+from har.models.fast_layers import to_stock  # noqa: E402
+from har.models.registry import save_model
+from har.training.experiment import prepare_data, train_and_evaluate  # noqa: E402
+from har.training.fit import TrainConfig  # noqa: E402
 
 
 def main() -> int:
@@ -33,7 +34,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=SHIPPED_MODELS_DIR)
     args = parser.parse_args()
 
-    from har.cli import ProgressListener
+    from har.cli.output import ProgressListener
 
     splits = {"group": prepare_data(args.data, args.classes, "group", args.seed)}
     if not args.skip_random:

@@ -106,7 +106,7 @@ def make_video(tmp_path):
     def make(n_frames: int, fourcc: str = "XVID", suffix: str = ".avi", **kw) -> Path:
         path = tmp_path / f"clip{next(counter)}{suffix}"
         if fourcc == "H264":
-            from har.media import write_mp4
+            from har.data.encode import write_mp4
 
             size = kw.get("size", (160, 120))
             frames = (index_frame(i, size) for i in range(n_frames))

@@ -118,7 +118,7 @@ def main(spec_path: str) -> None:
         n = len(spec["classes"])
         model = BUILDERS[spec["builder"]](tuple(clip.shape[1:]), n)
         model.compile(loss="categorical_crossentropy", optimizer="Adam", metrics=["accuracy"])
-        # One step on four BGR clips: the video, mirrored, reversed in time, colour-swapped.
+        # One step on four BGR clips: the video, mirrored, reversed in time, color-swapped.
         x = np.concatenate([clip, clip[:, :, :, ::-1], clip[:, ::-1], clip[..., ::-1]])
         y = keras.utils.to_categorical(np.arange(4) % n, n)
         model.fit(x, y, epochs=1, batch_size=4, verbose=0)

@@ -7,7 +7,7 @@ from conftest import copy_shipped
 from streamlit.testing.v1 import AppTest
 
 from har.config import REPO_ROOT, SHIPPED_MODELS_DIR
-from har.jobs import get_job
+from har.training.jobs import get_job
 
 TIMEOUT = 240
 APP = REPO_ROOT / "streamlit_app.py"  # absolute: AppTest resolves relative paths from tests/
@@ -91,7 +91,7 @@ def test_three_models_get_whole_names_and_an_upload_keeps_its_name(tmp_path):
     assert {"**convlstm-paper4**", "**lrcn-paper4**", "**lrcn-my-copy**"} <= set(names)
     assert len(names) == len(set(names))  # no duplicate headings
     # an upload is named by its own file name in the page, not by a hash
-    from har.media import save_upload
+    from har.data.uploads import save_upload
 
     path = save_upload("my holiday.mp4", (SAMPLES_DIR / "Swing_1.mp4").read_bytes())
     assert path.name == "my holiday.mp4"

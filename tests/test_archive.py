@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from har.archive import RowLog, find_videos, is_archive_target
 from har.cli import main
+from har.data.encode import write_mp4
 from har.errors import HarError, VideoError
-from har.media import write_mp4
+from har.inference.folder import RowLog, find_videos, is_archive_target
 
 MODEL = "lrcn-paper4"  # a shipped model: no training needed
 

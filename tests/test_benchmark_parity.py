@@ -13,9 +13,9 @@ import av
 import numpy as np
 
 from har.config import REPO_ROOT
-from har.synthetic import render_clip
-from har.train import make_dataset
-from har.video import read_clip
+from har.data.synthetic import render_clip
+from har.data.video import read_clip
+from har.training.fit import make_dataset
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 import reference  # noqa: E402

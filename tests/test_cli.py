@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 
 from har.cli import main
-from har.media import write_mp4
+from har.data.encode import write_mp4
 
 
-def moving_square_clip(n_frames: int, colour: tuple[int, int, int], speed: int) -> list:
-    """A 96x72 RGB clip: a square of one colour moving right at `speed` px/frame."""
+def moving_square_clip(n_frames: int, color: tuple[int, int, int], speed: int) -> list:
+    """A 96x72 RGB clip: a square of one color moving right at `speed` px/frame."""
     frames = []
     for i in range(n_frames):
         frame = np.full((72, 96, 3), 40, np.uint8)
         x = (i * speed) % 80
-        frame[20:40, x : x + 16] = colour
+        frame[20:40, x : x + 16] = color
         frames.append(frame)
     return frames
 
@@ -30,11 +30,11 @@ def moving_square_clip(n_frames: int, colour: tuple[int, int, int], speed: int) 
 def tiny_ucf50(tmp_path_factory) -> Path:
     """2 classes x 4 groups x 2 clips, named like UCF50."""
     root = tmp_path_factory.mktemp("ucf50")
-    for cls, colour, speed in (("Punch", (220, 40, 40), 3), ("Swing", (40, 40, 220), 7)):
+    for cls, color, speed in (("Punch", (220, 40, 40), 3), ("Swing", (40, 40, 220), 7)):
         for g in range(1, 5):
             for c in range(1, 3):
                 path = root / cls / f"v_{cls}_g{g:02d}_c{c:02d}.mp4"
-                write_mp4(path, moving_square_clip(24 + g + c, colour, speed), fps=25)
+                write_mp4(path, moving_square_clip(24 + g + c, color, speed), fps=25)
     return root
 
 

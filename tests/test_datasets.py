@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from conftest import decoded_index, write_cv2_video
 
-from har.datasets import ClipRef, list_samples, scan, split_clips
+from har.data.frame_cache import FrameCache, load_frames
+from har.data.samples import list_samples
+from har.data.ucf import ClipRef, scan, split_clips
+from har.data.video import read_clip
 from har.errors import DatasetError, VideoError
-from har.frames import FrameCache, load_frames
-from har.video import read_clip
 
 CLASSES = ("Punch", "Swing", "TaiChi")
 SIZE = (96, 72)

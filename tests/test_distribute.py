@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from har.distribute import Shard, read_tf_config, tf_config_is_chief
 from har.errors import TrainingError
+from har.training.distribute import Shard, read_tf_config, tf_config_is_chief
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def free_ports(n: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def tiny_synthetic(tmp_path_factory) -> Path:
-    from har.synthetic import SYNTHETIC_CLASSES, generate_dataset
+    from har.data.synthetic import SYNTHETIC_CLASSES, generate_dataset
 
     root = tmp_path_factory.mktemp("synthetic")
     return generate_dataset(
@@ -65,7 +65,7 @@ def start_workers(data: Path, tmp_path: Path, epochs: int, name: str) -> list[su
 
 
 def test_two_workers_train_one_model_with_identical_weights(tiny_synthetic, tmp_path):
-    from har.registry import load_model
+    from har.models.registry import load_model
 
     procs = start_workers(tiny_synthetic, tmp_path, epochs=1, name="dist-lrcn")
     codes = [p.wait(timeout=180) for p in procs]

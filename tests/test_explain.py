@@ -15,8 +15,14 @@ import pytest
 from conftest import decoded_index
 from test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (server: a fixture)
 
-from har import explain as ex
+import har.explain.timeline
 from har.config import REPO_ROOT, SAMPLES_DIR
+from har.data.video import sample_indices
+from har.errors import HarError
+from har.explain.occlusion import occlusion, occlusion_variants
+from har.explain.saliency import saliency
+from har.explain.timeline import timeline, window_bounds, window_frames
+from har.explain.whatif import WHATIF_NOTE, WHATIF_VARIANTS, whatif, whatif_variants
 
 LRCN, CONVLSTM = "lrcn-paper4", "convlstm-paper4"
 
@@ -24,7 +30,7 @@ LRCN, CONVLSTM = "lrcn-paper4", "convlstm-paper4"
 @pytest.fixture(scope="module")
 def predictors():
     from har.inference import load_predictors
-    from har.tfquiet import import_tensorflow
+    from har.utils.quiet import import_tensorflow
 
     import_tensorflow()
     return load_predictors([LRCN, CONVLSTM])
@@ -46,17 +52,17 @@ def clips(predictors):
 
 
 def test_window_bounds_at_the_edges():
-    assert ex.window_bounds(50, 62, 31) == [(0, 50)]  # shorter than a window: the whole video
-    assert ex.window_bounds(62, 62, 31) == [(0, 62)]
-    assert ex.window_bounds(93, 62, 31) == [(0, 62), (31, 93)]  # ends on the grid: no partial
-    assert ex.window_bounds(94, 62, 31) == [(0, 62), (31, 93), (62, 94)]  # last partial window
-    assert ex.window_bounds(100, 40, 60) == [(0, 40), (60, 100)]  # stride beyond the window
-    assert ex.window_bounds(1, 62, 31) == [(0, 1)]
-    assert ex.window_frames(25.0, 2.5) == (62, 31)  # seconds; the stride defaults to half
-    assert ex.window_frames(0.0, 2.0, 0.5) == (50, 12)  # fps unknown: 25 assumed
-    assert ex.window_frames(30.0, 40, 10, unit="frames") == (40, 10)
-    for bad in (lambda: ex.window_bounds(0, 10, 5), lambda: ex.window_frames(25, -1)):
-        with pytest.raises(ex.HarError):
+    assert window_bounds(50, 62, 31) == [(0, 50)]  # shorter than a window: the whole video
+    assert window_bounds(62, 62, 31) == [(0, 62)]
+    assert window_bounds(93, 62, 31) == [(0, 62), (31, 93)]  # ends on the grid: no partial
+    assert window_bounds(94, 62, 31) == [(0, 62), (31, 93), (62, 94)]  # last partial window
+    assert window_bounds(100, 40, 60) == [(0, 40), (60, 100)]  # stride beyond the window
+    assert window_bounds(1, 62, 31) == [(0, 1)]
+    assert window_frames(25.0, 2.5) == (62, 31)  # seconds; the stride defaults to half
+    assert window_frames(0.0, 2.0, 0.5) == (50, 12)  # fps unknown: 25 assumed
+    assert window_frames(30.0, 40, 10, unit="frames") == (40, 10)
+    for bad in (lambda: window_bounds(0, 10, 5), lambda: window_frames(25, -1)):
+        with pytest.raises(HarError):
             bad()
 
 
@@ -70,7 +76,7 @@ def test_timeline_samples_each_window_from_one_streaming_decode(
 ):
     video = make_video(n_frames, "H264", ".mp4")  # every frame shows its own number
     seen = []
-    tl = ex.timeline(
+    tl = timeline(
         video,
         {LRCN: predictors[LRCN]},
         window=40,
@@ -86,7 +92,7 @@ def test_timeline_samples_each_window_from_one_streaming_decode(
     frames = tl.clips[(20, 64, 64)]
     assert frames.shape == (len(expected), 20, 64, 64, 3)
     for k, (start, stop) in enumerate(expected):
-        want = [start + i for i in ex.sample_indices(stop - start, 20)]
+        want = [start + i for i in sample_indices(stop - start, 20)]
         assert tl.window_indices(k, 20) == want
         assert [decoded_index(f) for f in frames[k]] == want
     d = json.loads(json.dumps(tl.to_dict()))
@@ -104,20 +110,22 @@ def test_timeline_redoes_the_pass_when_the_frame_count_hint_is_wrong(
     predictors, make_video, monkeypatch, error
 ):
     video = make_video(90, "H264", ".mp4")
-    monkeypatch.setattr(ex, "count_packets", lambda path: 90 + error)  # a lying demuxer
-    tl = ex.timeline(video, [predictors[LRCN]], window=40, stride=20, unit="frames")
+    monkeypatch.setattr(
+        har.explain.timeline, "count_packets", lambda path: 90 + error
+    )  # a lying demuxer
+    tl = timeline(video, [predictors[LRCN]], window=40, stride=20, unit="frames")
     assert tl.frame_count == 90 and tl.bounds == [(0, 40), (20, 60), (40, 80), (60, 90)]
     assert tl.probabilities[LRCN].shape == (4, 4)
 
 
 @pytest.mark.slow
 def test_timeline_finds_where_the_action_changes(predictors, tmp_path):
-    from har.media import write_mp4
-    from har.synthetic import render_clip
+    from har.data.encode import write_mp4
+    from har.data.synthetic import render_clip
 
     first, second = render_clip("TaiChi", group=2, seconds=5), render_clip("Swing", 2, seconds=5)
     video = write_mp4(tmp_path / "two.mp4", np.concatenate([first, second]), fps=25)
-    tl = ex.timeline(video, predictors)  # both models, the default 2.5 s window
+    tl = timeline(video, predictors)  # both models, the default 2.5 s window
     assert set(tl.probabilities) == {LRCN, CONVLSTM}
     tops = tl.top_classes(LRCN)
     before = [t for t, e in zip(tops, tl.ends, strict=True) if e <= 5.0]
@@ -134,7 +142,7 @@ def test_timeline_finds_where_the_action_changes(predictors, tmp_path):
 def test_occlusion_and_whatif_variants_are_built_right():
     rng = np.random.default_rng(1)
     clip = rng.integers(0, 256, (20, 8, 6, 3), dtype=np.uint8)
-    occluded = ex.occlusion_variants(clip)
+    occluded = occlusion_variants(clip)
     mean = np.round(clip.astype(np.float32).mean(axis=0)).astype(np.uint8)
     assert occluded.shape == (20, 20, 8, 6, 3)
     for t in range(20):
@@ -142,13 +150,13 @@ def test_occlusion_and_whatif_variants_are_built_right():
         assert np.array_equal(occluded[t, t], mean)
         assert np.array_equal(occluded[t, others], clip[others])
 
-    v = ex.whatif_variants(clip, seed=3)
-    assert tuple(v) == ex.WHATIF_VARIANTS
+    v = whatif_variants(clip, seed=3)
+    assert tuple(v) == WHATIF_VARIANTS
     assert all(x.shape == clip.shape for x in v.values())
     assert np.array_equal(v["original"], clip) and np.array_equal(v["reversed"], clip[::-1])
     order = [next(i for i in range(20) if np.array_equal(f, clip[i])) for f in v["shuffled"]]
     assert sorted(order) == list(range(20)) and order != list(range(20))
-    assert np.array_equal(ex.whatif_variants(clip, seed=3)["shuffled"], v["shuffled"])
+    assert np.array_equal(whatif_variants(clip, seed=3)["shuffled"], v["shuffled"])
     assert all(np.array_equal(f, clip[10]) for f in v["still"])  # one frame 20 times
     assert np.array_equal(v["mirrored"], clip[:, :, ::-1])
     assert np.array_equal(v["slowed"], clip[[i // 2 for i in range(20)]])  # first half, each x2
@@ -165,15 +173,15 @@ def test_occlusion_and_whatif_are_one_batch_per_model(predictors, clips):
 
         predictor.predict_batch = counting
         try:
-            occ = ex.occlusion(predictor, clips["TaiChi_1"][name])
-            what = ex.whatif(predictor, clips["TaiChi_1"][name])
+            occ = occlusion(predictor, clips["TaiChi_1"][name])
+            what = whatif(predictor, clips["TaiChi_1"][name])
         finally:
             del predictor.predict_batch
         assert calls == [21, 6]  # the original and 20 occluded clips; 6 what-if clips
         assert occ.drops.shape == (20,) and np.isfinite(occ.drops).all()
         assert occ.replacement == "mean frame" and occ.class_name in predictor.card.class_names
         rows = what.rows()
-        assert [r["variant"] for r in rows] == list(ex.WHATIF_VARIANTS)
+        assert [r["variant"] for r in rows] == list(WHATIF_VARIANTS)
         assert rows[0]["change"] == 0 and all(0 <= r["change"] <= 1 for r in rows)
 
 
@@ -185,8 +193,8 @@ def test_saliency_maps_per_frame_for_both_models(predictors, clips):
     import keras
 
     for name, predictor in predictors.items():
-        a = ex.saliency(predictor, clips["TaiChi_1"][name])
-        b = ex.saliency(predictor, clips["Swing_1"][name])
+        a = saliency(predictor, clips["TaiChi_1"][name])
+        b = saliency(predictor, clips["Swing_1"][name])
         assert a.method == "grad-cam" and a.layer
         layer = next(lyr for lyr in predictor.model.layers if lyr.name == a.layer)
         if predictor.card.architecture == "lrcn":  # the last TimeDistributed(Conv2D)
@@ -225,7 +233,7 @@ def test_saliency_falls_back_to_gradient_x_input(predictors, clips):
         ]
     )
     card = replace(predictors[LRCN].card, name="no-conv", architecture="custom")
-    s = ex.saliency(Predictor(model, card), clips["TaiChi_1"][LRCN])
+    s = saliency(Predictor(model, card), clips["TaiChi_1"][LRCN])
     assert s.method == "gradient x input" and s.layer is None
     assert s.maps.shape == (20, 64, 64) and np.isfinite(s.maps).all() and s.maps.std() > 0
 
@@ -260,8 +268,8 @@ def test_cli_timeline_and_explain_write_what_they_promise(tmp_path, capsys):
     assert len(occlusion) == 40 and {r["replacement"] for r in occlusion} == {"mean frame"}
     assert [r["source_frame"] for r in occlusion[:3]] == ["0", "3", "6"]
     whatif = list(csv.DictReader((out / "whatif.csv").open()))
-    assert [r["variant"] for r in whatif] == list(ex.WHATIF_VARIANTS) * 2
-    assert json.loads((out / "whatif.json").read_text())["note"] == ex.WHATIF_NOTE
+    assert [r["variant"] for r in whatif] == list(WHATIF_VARIANTS) * 2
+    assert json.loads((out / "whatif.json").read_text())["note"] == WHATIF_NOTE
     layers = {m["model"]: m["saliency"]["layer"] for m in summary["models"]}
     assert all(layers.values())
 
@@ -288,7 +296,7 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     at.select_slider(key="explain_window_index").set_value(1).run()
     at.radio(key="explain_scope").set_value(at.radio(key="explain_scope").options[1]).run()
     assert not at.exception and not at.error
-    assert any(ex.WHATIF_NOTE in i.value for i in at.info)
+    assert any(WHATIF_NOTE in i.value for i in at.info)
 
 
 @pytest.mark.browser

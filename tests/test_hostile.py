@@ -14,10 +14,10 @@ import pytest
 from conftest import copy_shipped, write_cv2_video
 
 from har.cli import main
+from har.data.frame_cache import FrameCache, load_frames
+from har.data.synthetic import generate_dataset
 from har.errors import DatasetError, VideoError
-from har.frames import FrameCache, load_frames
-from har.registry import INCOMING, list_models, slugify
-from har.synthetic import generate_dataset
+from har.models.registry import INCOMING, list_models, slugify
 
 
 @pytest.fixture(autouse=True)
@@ -70,9 +70,10 @@ def test_1_default_names_are_always_valid():
 
 
 def test_1_a_save_that_fails_at_the_end_keeps_the_weights(tmp_path, capsys):
-    from har.cli import save_trained
-    from har.models import build_model
-    from har.registry import ModelCard, save_model
+    from har.cli.commands import save_trained
+    from har.models.architectures import build_model
+    from har.models.card import ModelCard
+    from har.models.registry import save_model
 
     model = build_model("lrcn", 2)
     card = ModelCard("taken", "lrcn", ["A", "B"], [20, 64, 64, 3], "RGB", 1, {}, {}, {}, {},
@@ -148,7 +149,7 @@ def test_5_a_folder_where_a_cache_entry_belongs(tmp_path):
 
 # --- 6. damaged cache entries are detected, extracted again, and said once ----------------
 def test_6_randomised_cache_bytes_are_detected_and_re_extracted(tmp_path):
-    from har.datasets import ClipRef
+    from har.data.ucf import ClipRef
 
     videos = [write_cv2_video(tmp_path / f"v{i}.avi", 30 + 6 * i, "MJPG") for i in range(2)]
     clips = [ClipRef(v, "A", 1, i) for i, v in enumerate(videos)]
@@ -216,8 +217,8 @@ def test_12_a_broken_file_prints_one_line_and_no_codec_noise(tmp_path):
 
 
 def test_12_an_upload_error_names_the_users_file(tmp_path):
-    from har.media import save_upload
-    from har.video import read_clip
+    from har.data.uploads import save_upload
+    from har.data.video import read_clip
 
     path = save_upload("Holiday clip.mp4", b"this is not a video" * 50, tmp_path)
     with pytest.raises(VideoError, match="Holiday clip.mp4"):
@@ -243,7 +244,7 @@ def messy(tmp_path):
 
 
 def test_7_unusable_files_are_skipped_and_reported(messy, capsys):
-    from har.pipeline import prepare_data
+    from har.training.experiment import prepare_data
 
     data = prepare_data(messy, ["Punch", "Swing"], progress=False)
     reasons = dict(data.skipped)
@@ -260,12 +261,12 @@ def test_7_unusable_files_are_skipped_and_reported(messy, capsys):
 
 
 def test_7_the_cli_says_what_it_skipped_or_fails_with_strict(messy, tmp_path, capsys):
-    from har.cli import build_parser
-    from har.pipeline import prepare_data
+    from har.cli.parser import build_parser
+    from har.training.experiment import prepare_data
 
     args = build_parser().parse_args(["train", "--data", str(messy), "--model", "lrcn", "--strict"])
     assert args.strict
-    from har.cli import report_skipped
+    from har.cli.output import report_skipped
 
     report_skipped(prepare_data(messy, ["Punch", "Swing"], progress=False))
     err = capsys.readouterr().err
@@ -277,7 +278,7 @@ def test_7_the_cli_says_what_it_skipped_or_fails_with_strict(messy, tmp_path, ca
 
 
 def test_7_a_selected_class_left_without_clips_is_named(messy):
-    from har.pipeline import prepare_data
+    from har.training.experiment import prepare_data
 
     for clip in (messy / "Swing").glob("v_Swing_*.avi"):
         clip.write_bytes(b"broken" * 100)
@@ -307,7 +308,7 @@ def test_8_the_preview_is_capped_and_made_in_the_background(tmp_path, monkeypatc
 
     import av
 
-    import har.media as media
+    import har.data.previews as media
 
     monkeypatch.setattr(media, "PREVIEW_SECONDS", 1)
     monkeypatch.setattr(media, "PREVIEW_HEIGHT", 60)
@@ -336,7 +337,8 @@ def test_8_the_preview_is_capped_and_made_in_the_background(tmp_path, monkeypatc
 def test_9_media_caches_are_pruned_least_recently_used_first(tmp_path, monkeypatch):
     import time
 
-    from har.media import forget_upload, prune, save_upload
+    from har.data.uploads import forget_upload, save_upload
+    from har.utils.files import prune
 
     folder = tmp_path / "uploads"
     paths = [save_upload(f"clip{i}.mp4", bytes([i]) * 1000, folder) for i in range(4)]

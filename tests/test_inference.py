@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from pathlib import Path
 
 import keras
@@ -12,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import write_cv2_video
 
+from har.data.video import read_clip
 from har.errors import ModelError
 from har.inference import InputSpec, Prediction, Predictor, predict_video
-from har.registry import ModelCard
-from har.video import read_clip
+from har.models.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +32,14 @@ def small_model(frames: int, size: int, classes: int, seed: int) -> keras.Model:
     )
 
 
-def card_for(model, name: str, colour: str = "RGB") -> ModelCard:
+def card_for(model, name: str, color: str = "RGB") -> ModelCard:
     classes = [f"C{i}" for i in range(model.output_shape[-1])]
     return ModelCard(
         name=name,
         architecture="other",
         class_names=classes,
         input_shape=list(model.input_shape[1:]),
-        color_order=colour,
+        color_order=color,
         parameters=model.count_params(),
         dataset={"kind": "test"},
         split={},
@@ -58,7 +56,7 @@ def test_each_model_gets_its_own_frames_from_one_decode(tmp_path):
     rgb20 = small_model(20, 64, 3, seed=1)
     bgr30 = small_model(30, 48, 2, seed=2)
     a = Predictor(rgb20, card_for(rgb20, "rgb20"))
-    b = Predictor(bgr30, card_for(bgr30, "bgr30", colour="BGR"))
+    b = Predictor(bgr30, card_for(bgr30, "bgr30", color="BGR"))
     result = predict_video(video, [a, b])
     assert set(result.clips) == {(20, 64, 64), (30, 48, 48)}
     assert result.specs["bgr30"] == InputSpec(30, 48, 48, "BGR")
@@ -67,7 +65,7 @@ def test_each_model_gets_its_own_frames_from_one_decode(tmp_path):
         clip = read_clip(video, n=n, size=(size, size))
         assert np.array_equal(result.clip_for(predictor.name).pixels, clip.pixels)
         x = clip.pixels.astype(np.float32) / 255.0
-        if predictor.spec.colour == "BGR":
+        if predictor.spec.color == "BGR":
             x = x[..., ::-1]
         expected = np.asarray(model(x[None], training=False))[0]
         assert np.allclose(result.predictions[predictor.name].probabilities, expected, atol=1e-6)
@@ -99,32 +97,3 @@ def test_uncertain_is_relative_to_the_number_of_classes(classes, confidence, unc
     probs = np.array([confidence] + [rest] * (classes - 1), np.float32)
     p = Prediction("m", "lrcn", [f"C{i}" for i in range(classes)], probs, 0.0)
     assert p.uncertain is uncertain
-
-
-def imported_names(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.update(f"{node.module}.{a.name}" for a in node.names)
-            names.add(node.module)
-        elif isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-    return names
-
-
-def test_layout_and_one_door():
-    """pages/ holds the pages; har never imports Streamlit; callers predict only via the door."""
-    pages = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
-    assert pages == ["1_Predict.py", "2_Evaluate.py", "3_Retrain.py", "4_Models.py", "5_Explain.py"]
-    assert not (ROOT / "app_pages").exists()
-    for path in (ROOT / "har").rglob("*.py"):
-        assert not any(n.split(".")[0] == "streamlit" for n in imported_names(path)), path
-    door = {"har.inference.predict_video", "har.inference.load_predictors", "har.inference"}
-    callers = [*(ROOT / "pages").glob("*.py"), ROOT / "app_common.py", ROOT / "har" / "cli.py"]
-    for path in callers:
-        text = path.read_text()
-        # nobody calls a Keras model to predict on their own
-        assert not re.search(r"\.predict\(|(?<![\w.])model\(", text), path
-        assert "read_clip(" not in text or path.name == "cli.py", path  # frames: har frames only
-    assert "har.inference.predict_video" in imported_names(ROOT / "pages" / "1_Predict.py")
-    assert imported_names(ROOT / "har" / "cli.py") & door

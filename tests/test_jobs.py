@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from har.data.synthetic import generate_dataset
 from har.errors import HarError, ModelError
-from har.jobs import JobSpec, get_job, list_jobs, start_job
-from har.recipe import TrainConfig
-from har.registry import load_card
-from har.synthetic import generate_dataset
+from har.models.registry import load_card
+from har.training.jobs import JobSpec, get_job, list_jobs, start_job
+from har.training.recipe import TrainConfig
 
 pytestmark = pytest.mark.slow
 
@@ -87,10 +87,10 @@ def test_stop_ends_the_run_quickly_and_marks_the_model(tiny_synthetic):
 def test_the_run_list_survives_a_new_server(tiny_synthetic):
     first = start_job(spec(tiny_synthetic))
     first.join(timeout=300)
-    import har.jobs
+    import har.training.jobs
 
-    har.jobs._RUNS.clear()  # as after a server restart
-    har.jobs._PROCESSES.clear()
+    har.training.jobs._RUNS.clear()  # as after a server restart
+    har.training.jobs._PROCESSES.clear()
     again = list_jobs()
     assert [j.id for j in again] == [first.id]
     assert again[0].snapshot().stage == "done"

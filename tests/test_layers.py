@@ -10,11 +10,11 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from har import layers as fast
 from har.config import INPUT_SHAPE, SAMPLES_DIR
-from har.models import build_convlstm, build_lrcn
-from har.registry import load_model
-from har.video import read_clip
+from har.data.video import read_clip
+from har.models import fast_layers as fast
+from har.models.architectures import build_convlstm, build_lrcn
+from har.models.registry import load_model
 
 ATOL = 1e-5
 GRAD_RTOL = 1e-4

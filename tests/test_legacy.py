@@ -22,9 +22,9 @@ from conftest import index_frame
 
 from har.cli import main
 from har.config import PAPER_CLASSES
-from har.media import write_mp4
-from har.registry import check_name
-from har.video import read_clip
+from har.data.encode import write_mp4
+from har.data.video import read_clip
+from har.models.registry import check_name
 
 pytestmark = pytest.mark.slow  # tf-keras (requirements-dev.txt) builds the Keras 2 fixtures
 
@@ -126,7 +126,7 @@ def test_stock_keras3_rejects_the_keras2_files(keras2, name, drop_time_major, me
     even with `time_major` taken care of, the next incompatibility stops it."""
     import keras
 
-    from har.legacy import REMOVED_ARGS, legacy_objects
+    from har.models.keras2 import REMOVED_ARGS, legacy_objects
 
     objects = {k: v for k, v in legacy_objects().items() if k in REMOVED_ARGS}
     with pytest.raises((ValueError, TypeError), match=re.escape(message)):
@@ -140,7 +140,7 @@ def test_keras3_hard_sigmoid_alone_would_change_the_convlstm(keras2):
     hard_sigmoid is x/6 + 0.5, Keras 2's 0.2x + 0.5 (the tutorial's ConvLSTM uses it)."""
     import keras
 
-    from har.legacy import legacy_objects
+    from har.models.keras2 import legacy_objects
 
     h5, expected = keras2["convlstm20"]
     model = keras.models.load_model(h5, custom_objects=legacy_objects(), compile=False)
@@ -152,7 +152,7 @@ def test_keras3_hard_sigmoid_alone_would_change_the_convlstm(keras2):
 def test_import_matches_keras2(keras2, name, models_dir, capsys):
     import keras
 
-    from har.registry import load_model
+    from har.models.registry import load_model
 
     file, builder, frames, (width, height), classes, _ = SPECS[name]
     h5, expected = keras2[name]
@@ -199,7 +199,7 @@ def test_tutorial_file_name_gives_its_slug_and_options_are_kept(keras2, models_d
     slug = "lrcn-model-date-time-2022-05-03-13-35-13-loss-0.43-accuracy-0.84"
     assert (models_dir / f"{slug}.keras").exists()
     # The same file again: the default name moves aside instead of failing.
-    assert import_cli(h5, PAPER_CLASSES, "--colour", "rgb") == 0
+    assert import_cli(h5, PAPER_CLASSES, "--color", "rgb") == 0
     card = json.loads((models_dir / f"{slug[:62].rstrip('.')}-2.json").read_text())
     assert card["color_order"] == "RGB"
     assert import_cli(h5, PAPER_CLASSES, "--name", "my-lrcn") == 0

@@ -14,10 +14,9 @@ import pytest
 from conftest import copy_shipped
 from test_inference import card_for
 
-from har import litert
 from har.errors import ModelError
-from har.inference import Predictor, predict_video
-from har.registry import save_model
+from har.inference import Predictor, litert, predict_video
+from har.models.registry import save_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ["TaiChi_1", "HorseRace_2", "Swing_1", "WalkingWithDog_2"]

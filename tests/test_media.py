@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from conftest import decoded_index, index_frame, set_mov_rotation, write_av_video
 
+from har.data.encode import save_frames, write_mp4
+from har.data.previews import browser_playable, is_browser_playable
+from har.data.video import read_clip
 from har.errors import VideoError
-from har.media import browser_playable, is_browser_playable, save_frames, write_mp4
-from har.video import read_clip
 
 
 def stream_facts(path) -> tuple[str, str, str, int, tuple[int, int]]:

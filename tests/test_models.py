@@ -4,7 +4,7 @@ import keras
 import pytest
 
 from har.errors import ModelError
-from har.models import build_convlstm, build_lrcn, build_model
+from har.models.architectures import build_convlstm, build_lrcn, build_model
 
 # (output shape without the batch axis, parameters), 4 classes, as in Table 2.
 TABLE_2 = [

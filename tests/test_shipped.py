@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from har.config import PAPER_CLASSES, SAMPLES_DIR
-from har.datasets import list_samples
+from har.data.samples import list_samples
 from har.inference import Predictor, predict_video
-from har.registry import load_model
+from har.models.registry import load_model
 
 PAPER_PARAMETERS = {"convlstm-paper4": 44_524, "lrcn-paper4": 73_060}
 
@@ -42,8 +42,8 @@ def test_shipped_model_predicts_the_samples_of_its_classes(predictor):
 
 
 def test_samples_are_small_browser_playable_clips_of_every_class():
-    from har.media import is_browser_playable
-    from har.synthetic import SYNTHETIC_CLASSES
+    from har.data.previews import is_browser_playable
+    from har.data.synthetic import SYNTHETIC_CLASSES
 
     samples = list_samples()
     assert sorted(samples) == sorted(SYNTHETIC_CLASSES)

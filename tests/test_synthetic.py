@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from har.config import PAPER_CLASSES
-from har.datasets import scan
+from har.data.synthetic import SYNTHETIC_CLASSES, generate_dataset, render_clip
+from har.data.ucf import scan
 from har.errors import DatasetError
-from har.synthetic import SYNTHETIC_CLASSES, generate_dataset, render_clip
 
 
 def test_ten_classes_with_the_papers_four_first():

@@ -10,10 +10,11 @@ import pytest
 from conftest import write_cv2_video
 
 from har.errors import ModelError, TrainingError
-from har.evaluate import evaluate_predictions
+from har.evaluation.metrics import evaluate_predictions
 from har.inference import Predictor, predict_video
-from har.registry import ModelCard, list_models, load_model, save_model
-from har.train import TrainConfig, TrainingListener, train_model
+from har.models.card import ModelCard
+from har.models.registry import list_models, load_model, save_model
+from har.training.fit import TrainConfig, TrainingListener, train_model
 
 RNG = np.random.default_rng(0)
 

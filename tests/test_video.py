@@ -1,4 +1,4 @@
-"""har.video on real files the tests write: sampling, padding, colour order, codecs, bad input,
+"""har.video on real files the tests write: sampling, padding, color order, codecs, bad input,
 headers that lie about the length."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import decoded_index, set_avi_length, write_av_video, write_cv2_video
 
-import har.video
+import har.data.video
+from har.data.video import count_packets, probe, read_clip, sample_indices
 from har.errors import VideoError
-from har.video import count_packets, probe, read_clip, sample_indices
 
 
 def test_sample_indices_follow_the_paper():
@@ -57,7 +57,7 @@ def test_reads_the_sampled_frames_from_each_container(make_video, fourcc, suffix
     assert count_packets(path) == 60
 
 
-def test_colour_order_is_rgb(make_video):
+def test_color_order_is_rgb(make_video):
     clip = read_clip(make_video(20, "MJPG"))
     right_half = clip.pixels[:, :, 40:].reshape(-1, 3).mean(axis=0)
     assert right_half[0] > 200 and right_half[1] < 50 and right_half[2] < 50  # red first
@@ -154,7 +154,7 @@ def test_a_header_that_lies_about_the_length(make_video, claim):
 def test_without_a_packet_count_a_wrong_header_costs_a_second_pass(make_video, monkeypatch, claim):
     """If demuxing cannot count the packets, the header is the hint; when it is wrong the
     decode pass finds out and the selection is redone from the decoded count."""
-    monkeypatch.setattr(har.video, "count_packets", lambda path: 0)
+    monkeypatch.setattr(har.data.video, "count_packets", lambda path: 0)
     path = set_avi_length(make_video(60, "MJPG"), claim)
     clip = read_clip(path)
     assert clip.frame_count == 60 and clip.indices == list(range(0, 60, 3))

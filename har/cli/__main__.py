@@ -1,0 +1,5 @@
+import sys
+
+from har.cli import main
+
+sys.exit(main())

@@ -1,0 +1,329 @@
+"""The `har` subcommands: each checks its inputs, then imports what it needs and works."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from har.cli.output import ProgressListener, print_report, report_skipped
+from har.config import SHIPPED_MODELS_DIR
+from har.errors import HarError
+from har.utils.quiet import import_tensorflow
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from har.inference import folder
+    from har.utils.files import check_input_file
+
+    many = args.out is not None or folder.is_archive_target(args.video)
+    if many:
+        videos = folder.plan(args.video, args.out)  # fails in milliseconds too
+    else:
+        check_input_file(args.video)  # a wrong path fails here, in milliseconds
+    from har.data.synthetic.marker import TAG as SYNTHETIC_TAG
+    from har.models.registry import list_models
+
+    names = args.models or [
+        card.name for card in list_models() if (SHIPPED_MODELS_DIR / f"{card.name}.keras").exists()
+    ]
+    if not names:
+        raise HarError("No models found; train one with `har train` or pass --model PATH.")
+    # no TensorFlow import here: models cached for LiteRT run without it (har.litert)
+    from har.inference.prediction import RUNTIME_NAMES
+    from har.inference.predictor import load_predictors, predict_video
+
+    if many:
+        return folder.run(videos, load_predictors(names), args.out, args.decoders, args.batch)
+    result = predict_video(args.video, load_predictors(names))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    clip = result.clip_for()
+    note = f" (padded: fewer than {len(clip.indices)} frames)" if clip.padded else ""
+    print(
+        f"{args.video}: {clip.frame_count} frames at {clip.fps:.1f} fps, "
+        f"sampled {clip.indices[0]}..{clip.indices[-1]}{note}"
+    )
+    for prediction in result.predictions.values():
+        tag = f"  [{SYNTHETIC_TAG}]" if prediction.synthetic else ""
+        print(
+            f"\n{prediction.model_name} ({prediction.architecture}){tag}, "
+            f"{prediction.model_seconds * 1000:.1f} ms on {RUNTIME_NAMES[prediction.runtime]}"
+        )
+        for cls, prob in prediction.ranked()[: args.top]:
+            print(f"  {cls:<20} {prob:6.1%}")
+    return 0
+
+
+def _explain_models(models: list[str] | None) -> list[str]:
+    """The models asked for, else every shipped one."""
+    from har.models.registry import list_models
+
+    names = models or [
+        card.name for card in list_models() if (SHIPPED_MODELS_DIR / f"{card.name}.keras").exists()
+    ]
+    if not names:
+        raise HarError("No models found; train one with `har train` or pass --model PATH.")
+    return names
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from har.utils.files import check_input_file
+
+    check_input_file(args.video)
+    (window, unit), stride = args.window, args.stride
+    if stride is not None and stride[1] != unit:
+        raise HarError("Give --window and --stride in the same unit (both seconds or both frames).")
+    names = _explain_models(args.models)
+    from har.explain.timeline import timeline
+    from har.inference.predictor import load_predictors
+
+    result = timeline(
+        args.video,
+        load_predictors(names),
+        window=window,
+        stride=None if stride is None else stride[0],
+        unit=unit,
+        progress=True,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    if args.csv:
+        import csv
+
+        rows = result.rows()
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        return 0
+    print(
+        f"{args.video}: {result.frame_count} frames, {result.duration:.1f} s; "
+        f"{len(result.bounds)} windows of {result.window / result.rate:.2f} s every "
+        f"{result.stride / result.rate:.2f} s"
+    )
+    agree = result.agreement()
+    for k, (start, end) in enumerate(zip(result.starts, result.ends, strict=True)):
+        answers = "  ".join(
+            f"{m}: {result.top_classes(m)[k]} {result.confidences(m)[k]:4.0%}"
+            for m in result.probabilities
+        )
+        mark = "" if len(result.probabilities) < 2 else ("  agree" if agree[k] else "  DIFFER")
+        print(f"{start:7.2f}-{end:7.2f} s  {answers}{mark}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from har.utils.files import check_input_file
+
+    check_input_file(args.video)
+    if args.out.exists() and not args.out.is_dir():
+        raise HarError(f"--out {args.out} is a file; give a folder for the explanation files.")
+    names = _explain_models(args.models)
+    import_tensorflow()
+    from har.explain.report import explain_clips, write_explanation
+    from har.inference.predictor import load_predictors, predict_video
+
+    predictors = load_predictors(names)
+    result = predict_video(args.video, predictors)
+    clips = {n: result.clip_for(n) for n in predictors}
+    explanations = explain_clips(predictors, {n: c.pixels for n, c in clips.items()})
+    paths = write_explanation(
+        explanations, args.out, str(args.video), {n: c.indices for n, c in clips.items()}
+    )
+    for name, e in explanations.items():
+        worst = int(e.occlusion.drops.argmax())
+        print(
+            f"{name}: {e.occlusion.class_name} {e.occlusion.probability:.0%}; "
+            f"{e.saliency.describe()}; frame {worst} matters most "
+            f"(-{e.occlusion.drops[worst]:.1%} when occluded)"
+        )
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from har.models.registry import check_name, check_writable, slugify
+    from har.training.recipe import TrainConfig
+
+    # Everything a user can get wrong is checked before any frame is extracted.
+    config = TrainConfig(
+        architecture=args.architecture,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        patience=args.patience,
+        seed=args.seed,
+    ).validate()
+    directory = check_writable(args.out)
+    name = check_name(
+        args.name or slugify(f"{args.architecture}-{args.data.resolve().name}"),
+        directory,
+        args.overwrite,
+    )
+    from har.training import distribute
+
+    strategy = distribute.make_strategy(args.strategy)  # before TensorFlow's first op
+    import_tensorflow()
+    from har.training.experiment import prepare_data, train_and_evaluate
+
+    data = prepare_data(
+        args.data,
+        args.classes,
+        split_mode=args.split,
+        seed=args.seed,
+        workers=args.workers,
+        strict=args.strict,
+        shard=distribute.worker_shard(strategy),
+    )
+    report_skipped(data)
+    print(
+        f"{len(data.class_names)} classes, split '{args.split}': "
+        f"{len(data.x_train)} train / {len(data.x_val)} val / {len(data.x_test)} test clips"
+    )
+    if strategy is not None:
+        print(distribute.summary(strategy, config.batch_size))
+    result, report, card = train_and_evaluate(
+        data, config, name, listener=ProgressListener(), strategy=strategy
+    )
+    distribute.dump_weights(result.model, distribute.worker_shard(strategy))
+    if not distribute.is_chief(strategy):
+        print(f"\nworker done after {result.epochs_run} epochs; the chief saves the model")
+        return 0
+    path = save_trained(result.model, card, directory, args.overwrite)
+    print(
+        f"\nstopped after {result.epochs_run} epochs"
+        f"{' (early stopping, best weights restored)' if result.stopped_early else ''}"
+    )
+    print_report(report, f"test split ({args.split}, {len(data.x_test)} clips)")
+    print(f"saved {path}")
+    return 0
+
+
+def save_trained(model, card, directory: Path, overwrite: bool) -> Path:
+    """Save a finished run; if its name was taken meanwhile, save under a dated name instead."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from har.config import user_models_dir
+    from har.models.registry import save_model
+
+    try:
+        return save_model(model, card, directory, overwrite=overwrite)
+    except (HarError, OSError) as exc:
+        fallback = f"{card.name[:40]}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+        for place in (directory, user_models_dir()):
+            try:
+                path = save_model(model, replace(card, name=fallback), place)
+            except (HarError, OSError):
+                continue
+            print(f"warning: could not save as {card.name!r} ({exc}); saved as {fallback!r}")
+            return path
+        raise
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from har.inference.predictor import Predictor
+    from har.training.experiment import evaluate_on, prepare_data
+
+    predictor = Predictor.from_registry(args.model_name)
+    split = args.split or predictor.card.split.get("mode", "group")
+    seed = args.seed if args.seed is not None else predictor.card.split.get("seed", 27)
+    data = prepare_data(
+        args.data, predictor.card.class_names, split_mode=split, seed=seed, strict=args.strict
+    )
+    report_skipped(data)
+    report = evaluate_on(predictor, data)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": predictor.card.name,
+                    "data": str(args.data),
+                    "split": split,
+                    "seed": seed,
+                    **report.to_dict(),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print_report(
+            report,
+            f"{predictor.card.name} on {args.data} test split "
+            f"({split}, seed {seed}, {len(data.x_test)} clips)",
+        )
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from har.models.card import describe
+    from har.models.registry import list_models
+
+    cards = list_models()
+    if args.json:
+        print(json.dumps([card.to_dict() for card in cards], indent=2))
+        return 0
+    if not cards:
+        print("No models found. Train one with `har train`, or run `make models`.")
+        return 0
+    for card in cards:
+        print(f"{card.name:<24} {describe(card)}")
+    return 0
+
+
+def cmd_frames(args: argparse.Namespace) -> int:
+    from har.data.encode import save_frames
+    from har.data.video import read_clip
+
+    if args.out.exists() and not args.out.is_dir():
+        raise HarError(f"--out {args.out} is a file; give a folder for the frame images.")
+    clip = read_clip(args.video)
+    paths = save_frames(clip, args.out, fmt=args.format)
+    print(f"wrote {len(paths)} frames to {args.out} (source frames {clip.indices})")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from har.data.synthetic import generate_dataset
+
+    out = generate_dataset(
+        args.out,
+        classes=args.classes,
+        groups=args.groups,
+        clips_per_group=args.clips_per_group,
+        difficulty=args.difficulty,
+        seed=args.seed,
+        workers=args.workers,
+        progress=True,
+    )
+    print(f"synthetic dataset in {out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import_tensorflow()
+    from har.models.keras2_import import import_legacy
+
+    card = import_legacy(args.h5, args.classes, name=args.name, color=args.color)
+    frames, height, width, _ = card.input_shape
+    print(
+        f"imported {args.h5.name} as {card.name!r} ({card.architecture}, "
+        f"{card.parameters:,} params): {frames} frames of {width}x{height} "
+        f"{card.color_order} {card.scaling}, classes {' '.join(card.class_names)}"
+    )
+    for line in card.source.get("conversions", []):
+        print(f"  converted: {line}")
+    print(f"saved {card.path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import_tensorflow()
+    from har.models.export import export_model
+
+    path = export_model(args.model_name, args.fmt, args.out)
+    print(f"exported {args.model_name} as {args.fmt} to {path}")
+    return 0

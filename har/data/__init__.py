@@ -1,0 +1,2 @@
+"""From video files to frames: decoding and sampling, the frame cache, datasets, and encoding
+for browsers."""

@@ -1,0 +1,1 @@
+"""Test metrics and calibration."""

@@ -1,0 +1,104 @@
+"""Answers: a Prediction of one model on a clip; a VideoPrediction of several models on a video."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from har.data.video import ClipFrames
+from har.inference.spec import InputSpec
+
+RUNTIME_NAMES = {"litert": "LiteRT", "tensorflow": "TensorFlow"}  # for people
+
+
+@dataclass
+class Prediction:
+    """One model's answer on one clip."""
+
+    model_name: str
+    architecture: str
+    class_names: list[str]
+    probabilities: np.ndarray
+    model_seconds: float
+    synthetic: bool = False
+    runtime: str = "tensorflow"  # what ran it: "litert" or "tensorflow"
+
+    @property
+    def top_class(self) -> str:
+        return self.class_names[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities))
+
+    @property
+    def uncertain_below(self) -> float:
+        """Halfway between chance (1 / classes) and certainty: 75 % for 2 classes, 62.5 % for 4."""
+        return (1.0 + 1.0 / len(self.class_names)) / 2.0
+
+    @property
+    def uncertain(self) -> bool:
+        return self.confidence < self.uncertain_below
+
+    def ranked(self) -> list[tuple[str, float]]:
+        """(class, probability) from most to least likely."""
+        order = np.argsort(-self.probabilities)
+        return [(self.class_names[i], float(self.probabilities[i])) for i in order]
+
+    def to_dict(self) -> dict:
+        """JSON-safe: plain floats, rounded, classes from most to least likely."""
+        return {
+            "model": self.model_name,
+            "architecture": self.architecture,
+            "synthetic": self.synthetic,
+            "top_class": self.top_class,
+            "confidence": round(self.confidence, 6),
+            "uncertain": self.uncertain,
+            "probabilities": {c: round(p, 6) for c, p in self.ranked()},
+            "model_seconds": round(self.model_seconds, 6),
+            "runtime": self.runtime,
+        }
+
+
+@dataclass
+class VideoPrediction:
+    """A video decoded once, its clips per input spec, and each model's prediction."""
+
+    source: str
+    clips: dict[tuple[int, int, int], ClipFrames]  # (frames, width, height) -> RGB frames
+    decode_seconds: float
+    predictions: dict[str, Prediction]  # model name -> Prediction, in the order asked
+    specs: dict[str, InputSpec]  # model name -> the spec its clip was sampled for
+
+    def clip_for(self, model_name: str | None = None) -> ClipFrames:
+        """The frames a model saw, as RGB (the first sample's when no model is named)."""
+        if model_name is None:
+            return next(iter(self.clips.values()))
+        return self.clips[self.specs[model_name].sampling]
+
+    def users(self, sampling: tuple[int, int, int]) -> list[str]:
+        """The models that were fed this sample."""
+        return [n for n, s in self.specs.items() if s.sampling == sampling]
+
+    def to_dict(self) -> dict:
+        """JSON-safe, for `har predict --json`."""
+        first = self.clip_for()
+        return {
+            "video": self.source,
+            "frame_count": first.frame_count,
+            "fps": round(first.fps, 3),
+            "decode_seconds": round(self.decode_seconds, 6),
+            "clips": [
+                {
+                    "frames": frames,
+                    "size": [width, height],
+                    "indices": clip.indices,
+                    "padded": clip.padded,
+                    "models": {n: self.specs[n].describe() for n in self.users(key)},
+                }
+                for key, clip in self.clips.items()
+                for frames, width, height in [key]
+            ],
+            "predictions": [p.to_dict() for p in self.predictions.values()],
+        }

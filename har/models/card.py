@@ -1,0 +1,189 @@
+"""A model card: what a model is, what it learned from, how it scored, and the input it takes.
+
+Saved as <name>.json beside <name>.keras; checked against CARD_TYPES when read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+from har.config import SHIPPED_MODELS_DIR
+from har.errors import ModelError
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    class_names: list[str]
+    input_shape: list[int]
+    color_order: str
+    parameters: int
+    dataset: dict
+    split: dict
+    metrics: dict
+    training: dict
+    created: str
+    versions: dict
+    synthetic: bool
+    notes: str = ""
+    scaling: str = "x/255"  # pixel scaling the model expects, applied after color order
+    source: dict = field(default_factory=dict)  # an imported model's file, SHA-256, date
+    layers: list = field(default_factory=list)  # an imported model's layer table
+    path: str = field(default="", compare=False)  # where it was loaded from; not saved
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("path")
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "") -> ModelCard:
+        required = [
+            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+        ]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ModelError(f"Model card {source or '?'} lacks {', '.join(missing)}; retrain it.")
+        _check_types(data, source)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}, path=source)
+
+    @property
+    def shipped(self) -> bool:
+        return Path(self.path).parent.resolve() == SHIPPED_MODELS_DIR.resolve()
+
+
+# The types a card's fields must have: the app and the CLI read them without further checks.
+CARD_TYPES = {
+    "name": str,
+    "architecture": str,
+    "class_names": list,
+    "input_shape": list,
+    "color_order": str,
+    "parameters": int,
+    "dataset": dict,
+    "split": dict,
+    "metrics": dict,
+    "training": dict,
+    "created": str,
+    "versions": dict,
+    "synthetic": bool,
+    "notes": str,
+    "scaling": str,
+    "source": dict,
+    "layers": list,
+}
+
+
+def _check_types(data, source: str) -> None:
+    """ModelError naming the card and the first field of the wrong type."""
+    source = str(Path(source).with_suffix(".json")) if source else "?"
+
+    def bad(field_name: str, wanted: str) -> ModelError:
+        return ModelError(f"Model card {source}: {field_name!r} must be {wanted}; fix it.")
+
+    if not isinstance(data, dict):
+        raise ModelError(f"Model card {source} is not a JSON object; retrain the model.")
+    for key, kind in CARD_TYPES.items():
+        value = data.get(key)
+        if key in data and (not isinstance(value, kind) or (kind is int and value is True)):
+            raise bad(key, f"a JSON {kind.__name__}")
+    if not data["class_names"] or not all(isinstance(c, str) for c in data["class_names"]):
+        raise bad("class_names", "a list of class names")
+    shape = data["input_shape"]
+    if len(shape) != 4 or not all(isinstance(v, int) and v > 0 for v in shape):
+        raise bad("input_shape", "[frames, height, width, channels]")
+    test = data["metrics"].get("test")
+    if test is not None and not (
+        isinstance(test, dict)
+        and all(isinstance(test.get(k), int | float) for k in ("accuracy", "macro_f1"))
+    ):
+        raise bad("metrics.test", "an object with numeric accuracy and macro_f1")
+
+
+def trained_on(card: ModelCard) -> str:
+    """Where a model's knowledge comes from, in the words every page and command uses."""
+    kind = card.dataset.get("kind", "?")
+    if card.synthetic:
+        return "trained on synthetic clips"
+    if kind == "imported":
+        return "imported: trained outside HAR Studio, data and split unknown"
+    return f"trained on {kind} data"
+
+
+def describe(card: ModelCard, bold: bool = False) -> str:
+    """One line for Home and `har models`: architecture, size, classes, data, test figures."""
+    from har.evaluation.metrics import format_accuracy
+
+    def b(text: str) -> str:
+        return f"**{text}**" if bold else text
+
+    parts = [
+        b(card.architecture.upper()),
+        f"{card.parameters:,} parameters",
+        f"{len(card.class_names)} classes ({', '.join(card.class_names)})",
+        trained_on(card),
+    ]
+    test = card.metrics.get("test")
+    if test:
+        parts.append(
+            f"test accuracy {b(format_accuracy(test))}, macro F1 {test['macro_f1']:.3f}, "
+            f"{card.split.get('mode', '?')} split"
+        )
+    elif card.dataset.get("kind") != "imported":
+        parts.append("not tested")
+    if card.training.get("stopped_by_user"):
+        parts.append(b(f"stopped early by the user after {card.training.get('epochs_run')} epochs"))
+    return " · ".join(parts)
+
+
+def card_markdown(card) -> str:
+    """A human-readable model card beside the JSON one (shipped models' <name>.md)."""
+    test = card.metrics["test"]
+    lines = [
+        f"# {card.name}",
+        "",
+        f"**{card.architecture.upper()}**, {card.parameters:,} parameters, input "
+        f"{'x'.join(map(str, card.input_shape))} {card.color_order} in [0, 1].",
+        "",
+    ]
+    if card.synthetic:
+        lines += [f"> **Synthetic data.** {card.notes}", ""]
+    lines += [
+        f"Classes (output order): {', '.join(card.class_names)}.",
+        "",
+        f"Data: {card.dataset['kind']}, {card.dataset['num_clips']} clips. Split: "
+        f"{card.split['mode']} (seed {card.split['seed']}): {card.split['train']} train / "
+        f"{card.split['val']} validation / {card.split['test']} test clips.",
+        "",
+        f"Test accuracy **{test['accuracy']:.1%}**, macro F1 **{test['macro_f1']:.3f}** "
+        f"({card.split['mode']} split).",
+        "",
+        "| class | precision | recall | F1 | support |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for cls, m in test["per_class"].items():
+        lines.append(
+            f"| {cls} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+        )
+    lines += ["", "Confusion matrix (rows: true, columns: predicted):", "", "```"]
+    lines += [" ".join(f"{v:4d}" for v in row) for row in test["confusion"]]
+    lines += ["```", ""]
+    if "random_split" in card.metrics:
+        r = card.metrics["random_split"]["test"]
+        lines += [
+            f"On the paper's random 75/25 split (a separately trained model of the same "
+            f"architecture): accuracy {r['accuracy']:.1%}, macro F1 {r['macro_f1']:.3f}.",
+            "",
+        ]
+    t = card.training
+    lines += [
+        f"Training: Adam lr {t['learning_rate']}, batch {t['batch_size']}, up to "
+        f"{t['epochs']} epochs, early stopping patience {t['patience']} "
+        f"(best weights restored); ran {t['epochs_run']} epochs in {t['seconds']} s. "
+        f"Created {card.created} with {card.versions}.",
+        "",
+    ]
+    return "\n".join(lines)

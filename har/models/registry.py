@@ -1,0 +1,193 @@
+"""Models on disk: <name>.keras beside its card <name>.json, both written atomically.
+
+Shipped models live in the repository's models/; models a user trains go to
+config.user_models_dir() and never replace a shipped one. Loading uses Keras safe mode.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+from har.config import SHIPPED_MODELS_DIR, user_models_dir
+from har.errors import ModelError
+from har.models.card import ModelCard
+from har.utils.files import atomic_path, remove_stale_temps, write_json
+
+INCOMING = ".incoming"  # temp files of saves in progress: never listed, cleaned when stale
+
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+MAX_NAME_LENGTH = 64
+
+
+def check_name(name: str, directory: str | Path | None = None, overwrite: bool = False) -> str:
+    """`name` if a model may be saved under it in `directory`; ModelError saying why not."""
+    name = str(name).strip()
+    if not name:
+        raise ModelError("Give the model a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ModelError(
+            f"A model name may be at most {MAX_NAME_LENGTH} characters; this one has {len(name)}."
+        )
+    if not NAME.match(name) or name.endswith("."):
+        raise ModelError(
+            f"Model name {name!r} may use only letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit."
+        )
+    directory = Path(directory) if directory is not None else user_models_dir()
+    if (SHIPPED_MODELS_DIR / f"{name}.keras").exists() and (
+        directory.resolve() != SHIPPED_MODELS_DIR.resolve() or not overwrite
+    ):
+        raise ModelError(f"{name!r} is a shipped model's name; pick another name.")
+    if not overwrite and (directory / f"{name}.keras").exists():
+        raise ModelError(f"A model named {name!r} already exists; pick another name.")
+    return name
+
+
+def slugify(text: str, fallback: str = "model") -> str:
+    """A valid model name made from any text: ASCII letters, digits, '-', '_' and '.'."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", ascii_text).strip("-._")
+    return slug[:MAX_NAME_LENGTH].rstrip("-._") or fallback
+
+
+def check_writable(directory: str | Path | None = None) -> Path:
+    """The registry folder, created if needed, if a model can be written there; else ModelError."""
+    import tempfile
+
+    directory = Path(directory) if directory is not None else user_models_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ModelError(
+            f"Cannot save models in {directory} ({exc.strerror or exc}); choose another "
+            "folder (--out, or HAR_MODELS_DIR)."
+        ) from exc
+    return directory
+
+
+def save_model(
+    model, card: ModelCard, directory: str | Path | None = None, overwrite: bool = False
+):
+    """Write <dir>/<name>.keras and <name>.json; refuses to replace a model unless overwrite."""
+    directory = Path(directory) if directory is not None else user_models_dir()
+    check_name(card.name, directory, overwrite)
+    target = directory / f"{card.name}.keras"
+    with atomic_path(target, tmp_dir=directory / INCOMING) as tmp:
+        model.save(tmp)
+    write_json(directory / f"{card.name}.json", card.to_dict(), tmp_dir=directory / INCOMING)
+    return target
+
+
+def install_model(
+    keras_file: str | Path, card: ModelCard, name: str, directory: str | Path | None = None
+) -> Path:
+    """Copy a saved .keras file and its card into the registry as `name`, without loading it.
+
+    The app's server saves a model trained in another process this way: no TensorFlow needed.
+    """
+    directory = Path(directory) if directory is not None else user_models_dir()
+    name = check_name(name, directory)
+    target = directory / f"{name}.keras"
+    with atomic_path(target, tmp_dir=directory / INCOMING) as tmp:
+        shutil.copyfile(keras_file, tmp)
+    write_json(directory / f"{name}.json", {**card.to_dict(), "name": name}, directory / INCOMING)
+    return target
+
+
+def _candidates(name_or_path: str | Path, directories) -> list[Path]:
+    p = Path(name_or_path)
+    if p.suffix in (".keras", ".json") or p.exists():
+        return [p.with_suffix(".keras")]
+    return [Path(d) / f"{name_or_path}.keras" for d in directories]
+
+
+def default_directories() -> list[Path]:
+    return [SHIPPED_MODELS_DIR, user_models_dir()]
+
+
+def load_card(keras_path: Path) -> ModelCard:
+    card_path = keras_path.with_suffix(".json")
+    if not card_path.exists():
+        raise ModelError(f"{keras_path.name} has no model card ({card_path.name}); retrain it.")
+    try:
+        data = json.loads(card_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"Model card {card_path} is not valid JSON ({exc.msg}).") from exc
+    return ModelCard.from_dict(data, str(keras_path))
+
+
+def find_model(name_or_path: str | Path, directories=None) -> tuple[Path, ModelCard]:
+    """(.keras path, its card) for a registry name or a .keras/.json path, without loading it."""
+    directories = directories or default_directories()
+    found = [p for p in _candidates(name_or_path, directories) if p.exists()]
+    if not found:
+        raise ModelError(f"No model {str(name_or_path)!r}; `har models` lists those installed.")
+    return found[0], load_card(found[0])
+
+
+def load_model(name_or_path: str | Path, directories=None):
+    """(keras.Model, ModelCard) for a registry name or a .keras/.json path."""
+    from har.utils.quiet import import_tensorflow
+
+    path, card = find_model(name_or_path, directories)  # a wrong name fails before the import
+    import_tensorflow()
+    import keras
+
+    import har.models.fast_layers  # noqa: F401  (registers har>TimeDistributed, har>ConvLSTM2D for loading)
+
+    try:
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # a corrupt or foreign file: say so in one sentence
+        raise ModelError(f"{path.name} could not be loaded as a Keras model ({exc}).") from exc
+    outputs = int(model.output_shape[-1])
+    if outputs != len(card.class_names):
+        raise ModelError(
+            f"{path.name} predicts {outputs} classes but its card names "
+            f"{len(card.class_names)}; the card does not belong to this model."
+        )
+    if list(model.input_shape[1:]) != list(card.input_shape):
+        raise ModelError(
+            f"{path.name} takes input {model.input_shape[1:]}, not the card's {card.input_shape}."
+        )
+    return model, card
+
+
+def list_models(directories=None) -> list[ModelCard]:
+    """Cards of every model found, shipped ones first, one per name.
+
+    A broken pair, or a card that claims a name already listed (a shipped model's, say),
+    is skipped with a warning naming its file; a dead writer's temp files are removed.
+    """
+    cards: dict[str, ModelCard] = {}
+    for directory in directories or default_directories():
+        if (Path(directory) / INCOMING).is_dir():
+            remove_stale_temps(Path(directory) / INCOMING)
+        for path in sorted(Path(directory).glob("*.keras")):
+            if path.name.startswith("."):
+                continue  # an interrupted write from before temp files moved to .incoming/
+            try:
+                card = load_card(path)
+            except ModelError as exc:
+                warnings.warn(str(exc), stacklevel=2)
+                continue
+            if card.name in cards:
+                first = Path(cards[card.name].path).name
+                warnings.warn(
+                    f"{path} claims the name {card.name!r}, which {first} already has; "
+                    "it is not listed (rename it or its card).",
+                    stacklevel=2,
+                )
+                continue
+            cards[card.name] = card
+    return list(cards.values())

@@ -1,0 +1,2 @@
+"""Training: the recipe, augmentation, fit, the experiment pipeline, distributed training,
+background jobs."""

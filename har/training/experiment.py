@@ -1,0 +1,224 @@
+"""One experiment, end to end: folder -> split -> frames -> train -> test metrics -> model card.
+
+The CLI's `train` and `evaluate`, the app's background jobs and the retrain script all go
+through these two functions, so a model trained anywhere is trained the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from har.config import COLOR_ORDER, INPUT_SHAPE
+from har.data.frame_cache import FrameCache, load_frames
+from har.data.synthetic.marker import CARD_NOTE, is_synthetic
+from har.data.ucf import Dataset, Split, scan, split_clips
+from har.errors import DatasetError
+from har.evaluation.metrics import EvalReport, evaluate_predictions
+from har.utils.progress import Progress
+from har.utils.versions import library_versions
+
+
+@dataclass
+class PreparedData:
+    """A dataset cut into train / validation / test, with frames loaded as uint8."""
+
+    dataset: Dataset
+    split: Split
+    class_names: list[str]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) left out
+
+    @property
+    def synthetic(self) -> bool:
+        return is_synthetic(self.dataset.root)
+
+    def describe(self) -> dict:
+        """The dataset and split, as recorded in a model card."""
+        return {
+            "dataset": {
+                "kind": "synthetic" if self.synthetic else "ucf50",
+                "root": str(self.dataset.root),
+                "classes": self.class_names,
+                "num_clips": len(self.split.train) + len(self.split.val) + len(self.split.test),
+            },
+            "split": {
+                "mode": self.split.mode,
+                "seed": self.split.seed,
+                "train": len(self.split.train),
+                "val": len(self.split.val),
+                "test": len(self.split.test),
+            },
+        }
+
+
+def prepare_data(
+    root: str | Path,
+    classes: Sequence[str] | None = None,
+    split_mode: str = "group",
+    seed: int = 27,
+    cache: FrameCache | None = None,
+    workers: int | None = None,
+    progress: Progress = True,
+    strict: bool = False,
+    shard=None,
+) -> PreparedData:
+    """Scan a UCF50-shaped folder, keep `classes` (all if None), split, and load frames.
+
+    split_mode: "group", "random", or "all" (no training: every clip is a test clip).
+    Lenient unless `strict`: misnamed and undecodable files are left out and listed in
+    PreparedData.skipped; the split then fails only if a class has too few clips left.
+    With a har.distribute.Shard, only this worker's share is extracted (see load_shard).
+    """
+    dataset = scan(root)
+    if classes:
+        dataset = dataset.subset(classes)
+    skipped = [(str(dataset.root / f), why) for f, why in dataset.problems()]
+    if strict and skipped:
+        raise DatasetError(
+            f"{len(skipped)} file(s) could not be used; first: {skipped[0][0]} "
+            f"({skipped[0][1]}). Fix them, or run without --strict to skip them."
+        )
+    split = _split(dataset, split_mode, seed)  # before extraction: a bad split costs no time
+    if shard is not None:
+        return load_shard(dataset, split, shard, cache, workers, progress, strict, skipped)
+    everything = split.train + split.val + split.test
+    failures: list = []
+    x, y = load_frames(
+        everything, list(dataset.classes), cache, workers, progress, None if strict else failures
+    )
+    if failures:  # undecodable clips are found only by decoding: split again without them
+        bad = {everything[i].path for i, _ in failures}
+        skipped += [(str(everything[i].path), str(exc)) for i, exc in failures]
+        dataset = replace(dataset, clips=[c for c in dataset.clips if c.path not in bad])
+        gone = [c for c in dataset.classes if not any(k.label == c for k in dataset.clips)]
+        if gone:
+            raise DatasetError(
+                f"No clip of {', '.join(gone)} could be decoded ({len(bad)} failed; first: "
+                f"{skipped[-len(bad)][0]}); re-encode them or choose other classes."
+            )
+        split = _split(dataset, split_mode, seed)
+    if failures:
+        row = {c.path: i for i, c in enumerate(everything)}
+        picks = [[row[c.path] for c in p] for p in (split.train, split.val, split.test)]
+    else:  # the loaded order is the split's: views, no copy of the frames
+        a, b = len(split.train), len(split.train) + len(split.val)
+        picks = [slice(0, a), slice(a, b), slice(b, None)]
+    parts = [(x[p], y[p]) for p in picks]
+    return PreparedData(
+        dataset, split, list(dataset.classes), *(a for pair in parts for a in pair), skipped
+    )
+
+
+def load_shard(dataset, split, shard, cache, workers, progress, strict, skipped) -> PreparedData:
+    """A worker's share: every shard.count-th train and val clip; the test split on the chief.
+
+    The split is every worker's, so it is never redone: an undecodable clip is only left
+    out of this worker's share (har.distribute evens the steps out across workers).
+    """
+    parts = [shard.take(split.train), shard.take(split.val), split.test if shard.chief else []]
+    arrays = []
+    for clips in parts:
+        failures: list = []
+        x, y = load_frames(
+            clips, list(dataset.classes), cache, workers, progress, None if strict else failures
+        )
+        bad = {i for i, _ in failures}
+        skipped += [(str(clips[i].path), str(exc)) for i, exc in failures]
+        keep = [i for i in range(len(clips)) if i not in bad]
+        arrays += [x[keep], y[keep]] if bad else [x, y]
+    return PreparedData(dataset, split, list(dataset.classes), *arrays, skipped)
+
+
+def _split(dataset: Dataset, mode: str, seed: int) -> Split:
+    if mode == "all":  # a fresh, never-seen set: every clip is a test clip
+        return Split([], [], sorted(dataset.clips, key=lambda c: str(c.path)), "all", seed)
+    return split_clips(dataset.clips, mode=mode, seed=seed)
+
+
+def train_and_evaluate(data: PreparedData, config, name: str, listener=None, strategy=None):
+    """Train with `config` (a TrainConfig); return (TrainResult, EvalReport, ModelCard).
+
+    A run the user stopped is not tested (the report is None, the card says so): a Stop
+    must end the run in seconds, and the model can be evaluated on its own afterwards.
+    With a tf.distribute `strategy`, only the chief tests (a worker returns report None).
+    """
+    from har.inference.predictor import Predictor
+    from har.models.card import ModelCard
+    from har.training import distribute
+    from har.training.fit import train_model
+
+    result = train_model(
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        num_classes=len(data.class_names),
+        config=config,
+        listener=listener,
+        strategy=strategy,
+    )
+    described = data.describe()
+    training = asdict(result.config)
+    training.update(
+        epochs_run=result.epochs_run,
+        stopped_early=result.stopped_early,
+        stopped_by_user=result.stopped_by_user,
+        seconds=round(result.seconds, 1),
+        history=result.history,
+        **distribute.describe(strategy, result.config.batch_size),
+    )
+    card = ModelCard(
+        name=name,
+        architecture=result.config.architecture,
+        class_names=data.class_names,
+        input_shape=list(INPUT_SHAPE),
+        color_order=COLOR_ORDER,
+        parameters=int(result.model.count_params()),
+        dataset=described["dataset"],
+        split=described["split"],
+        metrics={},
+        training=training,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        versions=library_versions(),
+        synthetic=data.synthetic,
+        notes=CARD_NOTE if data.synthetic else "",
+    )
+    if result.stopped_by_user:
+        card.notes = (
+            f"Stopped early by the user after {result.epochs_run} of {result.config.epochs} "
+            "epochs; the best weights so far were kept; not evaluated on the test split. "
+            + card.notes
+        ).strip()
+        return result, None, card
+    if not distribute.is_chief(strategy):
+        return result, None, card
+    probabilities = Predictor(result.model, card).predict_batch(data.x_test)
+    report = evaluate_predictions(data.y_test, probabilities, data.class_names)
+    card.metrics = {"test": report.to_dict()}
+    return result, report, card
+
+
+def evaluate_on(predictor, data: PreparedData) -> EvalReport:
+    """Test-split metrics of a loaded Predictor, in the predictor's own class order."""
+    own = list(predictor.card.class_names)
+    missing = [c for c in data.class_names if c not in own]
+    if missing:
+        from har.errors import ModelError
+
+        raise ModelError(
+            f"Model {predictor.card.name!r} was not trained on {missing}; "
+            f"evaluate it on its own classes: {own}."
+        )
+    remap = np.array([own.index(c) for c in data.class_names])
+    probabilities = predictor.predict_batch(data.x_test)
+    return evaluate_predictions(remap[data.y_test], probabilities, own)

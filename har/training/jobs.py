@@ -1,0 +1,494 @@
+"""Training runs in their own process, which a UI can start, watch, stop and save from.
+
+A run is a folder under runs_dir():
+
+    spec.json      what to train (a JobSpec), written before the process starts
+    events.jsonl   what happened, one JSON object per line, appended as it happens
+    stop           present once Stop was pressed; the worker checks it every batch
+    pid            the worker's process id
+    worker.log     the worker's own output (warnings, a traceback if it crashed)
+    <arch>.keras   each trained model, with its card <arch>.json, saved by the worker
+
+The web server only starts the worker (`python -m har.training.jobs RUN_DIR`) and reads these files:
+training never shares the server's interpreter, GIL or memory; a watched run costs the
+server one small file read a second; a server restart loses no run. The worker runs at a
+lower CPU priority (nice 10) with TensorFlow's default threads, so it uses every idle core
+yet yields to the server's predictions; HAR_TRAIN_THREADS caps its threads if wanted.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from har.config import REPO_ROOT, runs_dir
+from har.errors import DatasetError, HarError, ModelError, TrainingError
+from har.training.recipe import TrainConfig
+from har.utils.files import write_json
+
+FINISHED = ("done", "stopped", "failed")
+STOP_GRACE_SECONDS = 10  # after this, a worker that ignored Stop is killed
+BATCH_EVENT_INTERVAL = 0.25  # seconds between progress events within an epoch
+
+
+@dataclass
+class JobSpec:
+    """What a run trains: the data, the classes, the models and one recipe for all of them.
+
+    Data is either a UCF50-shaped folder (`data_root`) or a synthetic set the worker makes
+    first (`synthetic_groups` groups of two clips per class). `config.architecture` is
+    replaced by each of `architectures` in turn.
+    """
+
+    classes: list[str]
+    architectures: list[str]
+    config: TrainConfig
+    data_root: str | None = None
+    synthetic_groups: int | None = None
+    synthetic_seed: int = 7
+    split_mode: str = "group"
+
+    def validate(self) -> JobSpec:
+        """Every setting checked before a process starts, so a mistake costs no time."""
+        if len(set(self.classes)) < 2:
+            raise DatasetError("Pick at least two classes.")
+        if not self.architectures:
+            raise TrainingError("Pick at least one model.")
+        for arch in self.architectures:
+            replace(self.config, architecture=arch).validate()
+        if self.split_mode not in ("group", "random"):
+            raise DatasetError(f"Unknown split {self.split_mode!r}; choose group or random.")
+        if (self.data_root is None) == (self.synthetic_groups is None):
+            raise DatasetError("Choose either a dataset folder or synthetic data.")
+        if self.synthetic_groups is not None:
+            from har.data.synthetic import SYNTHETIC_CLASSES
+
+            unknown = [c for c in self.classes if c not in SYNTHETIC_CLASSES]
+            if unknown:
+                raise DatasetError(f"No synthetic class {', '.join(unknown)}.")
+            if not 3 <= self.synthetic_groups <= 25:
+                raise DatasetError("Synthetic data needs 3 to 25 groups per class.")
+        return self
+
+    def to_dict(self) -> dict:
+        return {
+            "classes": list(self.classes),
+            "architectures": list(self.architectures),
+            "config": self.config.to_dict(),
+            "data_root": self.data_root,
+            "synthetic_groups": self.synthetic_groups,
+            "synthetic_seed": self.synthetic_seed,
+            "split_mode": self.split_mode,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> JobSpec:
+        return cls(**{**data, "config": TrainConfig.from_dict(data["config"])})
+
+    def describe(self) -> str:
+        """One line for the run list: models, classes, data, recipe."""
+        data = (
+            f"synthetic ({self.synthetic_groups} groups/class)"
+            if self.synthetic_groups
+            else Path(self.data_root or "?").name
+        )
+        return (
+            f"{' + '.join(a.upper() for a in self.architectures)} · {', '.join(self.classes)} · "
+            f"{data} · {self.split_mode} split · up to {self.config.epochs or 'the paper'} "
+            f"epochs · batch {self.config.batch_size}"
+        )
+
+
+@dataclass
+class JobState:
+    """Everything the events of a run say so far, folded into one picture."""
+
+    stage: str = "queued"  # queued, generating, extracting, training, done, stopped, failed
+    message: str = "Starting"
+    extract_done: int = 0
+    extract_total: int = 0
+    architecture: str = ""
+    epoch: int = 0  # 0-based epoch in progress
+    total_epochs: int = 0
+    batch: int = 0  # batches done in the epoch in progress
+    total_batches: int = 0
+    history: dict[str, list[dict]] = field(default_factory=dict)  # arch -> per-epoch logs
+    reports: dict[str, dict] = field(default_factory=dict)  # arch -> EvalReport.to_dict()
+    models: dict[str, dict] = field(default_factory=dict)  # arch -> {"epochs_run", ...}
+    split: dict = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) left out
+    error: str = ""
+    started: float = 0.0
+    ended: float = 0.0
+    stop_requested: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.stage in FINISHED
+
+    def progress_line(self) -> str:
+        """Where the run is, in words (never 'epoch 1/0')."""
+        if self.stage == "training" and self.total_epochs:
+            where = f"{self.architecture.upper()}: epoch {self.epoch + 1}/{self.total_epochs}"
+            if self.total_batches:
+                return f"{where}, batch {self.batch}/{self.total_batches}"
+            return f"{where}, starting"
+        if self.stage == "extracting" and self.extract_total:
+            return f"Extracting frames: {self.extract_done}/{self.extract_total} clips"
+        return self.message
+
+
+# --- the worker process --------------------------------------------------------------------
+class EventLog:
+    """Appends one JSON object per line; each line goes out in one write, so a reader never
+    sees half an event except as an unterminated last line, which it leaves for later."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.lock = threading.Lock()
+
+    def emit(self, kind: str, **data) -> None:
+        line = json.dumps({"type": kind, "t": time.time(), **data}) + "\n"
+        with self.lock:
+            os.write(self.fd, line.encode())
+
+
+class _EventListener:
+    """har.train's TrainingListener that writes progress events and honours the stop file."""
+
+    def __init__(self, log: EventLog, arch: str, stop_file: Path) -> None:
+        self.log, self.arch, self.stop_file = log, arch, stop_file
+        self.last_batch_event = 0.0
+
+    def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
+        self.log.emit("epoch_begin", arch=self.arch, epoch=epoch, total_epochs=total_epochs)
+
+    def on_batch_end(self, epoch: int, batch: int, total_batches: int, logs: dict) -> None:
+        now = time.monotonic()
+        if now - self.last_batch_event >= BATCH_EVENT_INTERVAL or batch + 1 == total_batches:
+            self.last_batch_event = now
+            self.log.emit("batch", arch=self.arch, batch=batch + 1, total_batches=total_batches)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.log.emit("epoch", arch=self.arch, logs={"epoch": epoch + 1, **logs})
+
+    def should_stop(self) -> bool:
+        return self.stop_file.exists()
+
+
+def run_worker(run_dir: Path) -> int:
+    """The training process: generate data if asked, extract frames, train, test, save."""
+    run_dir = Path(run_dir)
+    os.nice(10)  # yield the CPU to the web server's predictions
+    log = EventLog(run_dir / "events.jsonl")
+    stop_file = run_dir / "stop"
+    stage = {"name": "queued"}
+
+    def set_stage(name: str, message: str, **extra) -> None:
+        stage["name"] = name
+        log.emit("stage", stage=name, message=message, **extra)
+
+    def watch_stop() -> None:
+        # Generating and extracting have no per-batch check; their files are written
+        # atomically, so ending the process there loses nothing.
+        while True:
+            time.sleep(0.2)
+            if stop_file.exists() and stage["name"] in ("queued", "generating", "extracting"):
+                log.emit("end", stage="stopped", message="Stopped before training began")
+                if os.getpgid(0) == os.getpid():  # our own group (start_job): pool workers too
+                    os.killpg(os.getpid(), signal.SIGKILL)
+                os._exit(0)
+
+    threading.Thread(target=watch_stop, daemon=True).start()
+    try:
+        spec = JobSpec.from_dict(json.loads((run_dir / "spec.json").read_text()))
+        root = spec.data_root
+        if spec.synthetic_groups:
+            from har.data.synthetic import cached_dataset
+
+            set_stage("generating", "Generating synthetic clips")
+            root = cached_dataset(
+                spec.classes,
+                groups=spec.synthetic_groups,
+                seed=spec.synthetic_seed,
+                progress=lambda done, total: log.emit("generate", done=done, total=total),
+            )
+        from har.utils.quiet import import_tensorflow
+
+        import_tensorflow()
+        threads = os.environ.get("HAR_TRAIN_THREADS")
+        if threads:
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        from har.training.experiment import prepare_data, train_and_evaluate
+
+        set_stage("extracting", "Extracting frames")
+        data = prepare_data(
+            root,
+            spec.classes,
+            split_mode=spec.split_mode,
+            seed=spec.config.seed,
+            progress=lambda done, total: log.emit("extract", done=done, total=total),
+        )
+        log.emit("split", split=data.describe()["split"], skipped=data.skipped)
+        for arch in spec.architectures:
+            if stop_file.exists():
+                break
+            set_stage("training", f"Training {arch.upper()}", arch=arch)
+            listener = _EventListener(log, arch, stop_file)
+            config = replace(spec.config, architecture=arch)
+            result, report, card = train_and_evaluate(data, config, f"{arch}-retrained", listener)
+            with_weights = result.epochs_run > 0
+            if with_weights:
+                from har.models.registry import save_model
+
+                save_model(result.model, replace(card, name=arch), run_dir, overwrite=True)
+            log.emit(
+                "report",
+                arch=arch,
+                report=report.to_dict() if report is not None else None,
+                model={
+                    "epochs_run": result.epochs_run,
+                    "stopped_by_user": result.stopped_by_user,
+                    "stopped_early": result.stopped_early,
+                    "saved": with_weights,
+                },
+            )
+        stopped = stop_file.exists()
+        log.emit(
+            "end",
+            stage="stopped" if stopped else "done",
+            message="Stopped by user" if stopped else "Finished",
+        )
+        return 0
+    except HarError as exc:
+        log.emit("end", stage="failed", error=str(exc), message="Failed")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the page must get a sentence, not silence
+        traceback.print_exc()
+        log.emit(
+            "end",
+            stage="failed",
+            error=f"Training failed unexpectedly: {exc} (details in {run_dir / 'worker.log'})",
+            message="Failed",
+        )
+        return 1
+
+
+# --- the server's side -------------------------------------------------------------------
+_PROCESSES: dict[str, subprocess.Popen] = {}  # workers this process started, to reap them
+_RUNS: dict[str, TrainingJob] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+class TrainingJob:
+    """A run folder, read incrementally: snapshot() folds new events into the state."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = Path(run_dir)
+        self.id = self.dir.name
+        self.spec = JobSpec.from_dict(json.loads((self.dir / "spec.json").read_text()))
+        self._state = JobState()
+        self._offset = 0
+        self._stop_sent: float | None = None
+        self._lock = threading.Lock()
+
+    # --- what the UI calls -------------------------------------------------------------
+    def snapshot(self) -> JobState:
+        with self._lock:
+            self._read_events()
+            if not self._state.finished:
+                self._check_process()
+            return copy.deepcopy(self._state)
+
+    def stop(self) -> None:
+        """Ask the worker to stop; it keeps the best weights so far. Killed if it ignores us."""
+        (self.dir / "stop").touch()
+        with self._lock:
+            self._stop_sent = self._stop_sent or time.monotonic()
+
+    def join(self, timeout: float | None = None) -> JobState:
+        """Wait until the run has finished (for tests and scripts); returns the final state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            state = self.snapshot()
+            if state.finished or (deadline is not None and time.monotonic() > deadline):
+                return state
+            time.sleep(0.2)
+
+    def model_card(self, architecture: str):
+        """The card of a model this run saved."""
+        from har.models.registry import load_card
+
+        return load_card(self._model_file(architecture))
+
+    def save(self, architecture: str, name: str, directory=None) -> Path:
+        """Add a trained model to the registry under `name` (never over another model)."""
+        from har.models.registry import install_model, load_card
+
+        path = self._model_file(architecture)
+        return install_model(path, load_card(path), name, directory)
+
+    # --- inside --------------------------------------------------------------------------
+    def _model_file(self, architecture: str) -> Path:
+        path = self.dir / f"{architecture}.keras"
+        if not path.exists():
+            raise ModelError(f"This run has no trained {architecture} model to save.")
+        return path
+
+    def _read_events(self) -> None:
+        path = self.dir / "events.jsonl"
+        if not path.exists():
+            return
+        with open(path, "rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # an unterminated last line waits
+        self._offset += len(complete)
+        for line in complete.splitlines():
+            if line.strip():
+                self._apply(json.loads(line))
+        self._state.stop_requested = (self.dir / "stop").exists()
+
+    def _apply(self, event: dict) -> None:
+        s, kind = self._state, event["type"]
+        s.started = s.started or event["t"]
+        if kind == "stage":
+            s.stage, s.message = event["stage"], event["message"]
+            if "arch" in event:
+                s.architecture, s.total_epochs, s.epoch, s.batch, s.total_batches = (
+                    event["arch"],
+                    0,
+                    0,
+                    0,
+                    0,
+                )
+                s.history.setdefault(event["arch"], [])
+        elif kind in ("generate", "extract"):
+            s.extract_done, s.extract_total = event["done"], event["total"]
+        elif kind == "split":
+            s.split = event["split"]
+            s.skipped = [tuple(item) for item in event.get("skipped", [])]
+        elif kind == "epoch_begin":
+            s.epoch, s.total_epochs, s.batch = event["epoch"], event["total_epochs"], 0
+        elif kind == "batch":
+            s.batch, s.total_batches = event["batch"], event["total_batches"]
+        elif kind == "epoch":
+            s.history.setdefault(event["arch"], []).append(event["logs"])
+        elif kind == "report":
+            if event["report"] is not None:  # None: stopped by the user, not tested
+                s.reports[event["arch"]] = event["report"]
+            s.models[event["arch"]] = event["model"]
+        elif kind == "end":
+            s.stage, s.message = event["stage"], event.get("message", "")
+            s.error, s.ended = event.get("error", ""), event["t"]
+
+    def _check_process(self) -> None:
+        """A worker that died without an 'end' event, or ignored Stop, ends the run here."""
+        alive = _worker_alive(self.id, self.dir)
+        if alive and self._stop_sent and time.monotonic() - self._stop_sent > STOP_GRACE_SECONDS:
+            _kill_worker(self.id, self.dir)
+            alive = False
+        if not alive:
+            self._read_events()  # the worker may have written its end just now
+            if not self._state.finished:
+                stopped = (self.dir / "stop").exists()
+                EventLog(self.dir / "events.jsonl").emit(
+                    "end",
+                    stage="stopped" if stopped else "failed",
+                    message="Stopped by user" if stopped else "Failed",
+                    error=""
+                    if stopped
+                    else "The training process ended unexpectedly "
+                    f"(out of memory or killed); its output is in {self.dir / 'worker.log'}.",
+                )
+                self._read_events()
+
+
+def _worker_alive(run_id: str, run_dir: Path) -> bool:
+    proc = _PROCESSES.get(run_id)
+    if proc is not None:
+        return proc.poll() is None
+    try:
+        pid = int((run_dir / "pid").read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
+    return str(run_dir).encode() in cmdline  # the pid is still our worker, not a reused one
+
+
+def _kill_worker(run_id: str, run_dir: Path) -> None:
+    try:
+        os.killpg(int((run_dir / "pid").read_text()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+    proc = _PROCESSES.get(run_id)
+    if proc is not None:
+        proc.wait(timeout=10)
+
+
+def start_job(spec: JobSpec) -> TrainingJob:
+    """Check the spec, write the run folder and start its worker process."""
+    spec.validate()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = runs_dir() / f"{stamp}-{uuid.uuid4().hex[:6]}"
+    run_dir.mkdir(parents=True)
+    write_json(run_dir / "spec.json", spec.to_dict())
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    with open(run_dir / "worker.log", "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "har.training.jobs", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group: Stop can end it and its children
+        )
+    write_json(run_dir / "pid", proc.pid)
+    _PROCESSES[run_dir.name] = proc
+    return get_job(run_dir.name)
+
+
+def get_job(job_id: str | None) -> TrainingJob | None:
+    """The run with this id (a page refresh finds it by the id in its URL), or None."""
+    if not job_id or "/" in job_id or job_id.startswith("."):
+        return None
+    run_dir = runs_dir() / job_id
+    with _RUNS_LOCK:
+        job = _RUNS.get(str(run_dir))
+        if job is None:
+            try:
+                job = TrainingJob(run_dir)
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            _RUNS[str(run_dir)] = job
+        return job
+
+
+def list_jobs(limit: int = 20) -> list[TrainingJob]:
+    """The most recent runs, newest first."""
+    root = runs_dir()
+    if not root.is_dir():
+        return []
+    names = sorted((p.name for p in root.iterdir() if (p / "spec.json").exists()), reverse=True)
+    return [job for job in map(get_job, names[:limit]) if job is not None]
+
+
+if __name__ == "__main__":
+    sys.exit(run_worker(Path(sys.argv[1])))

@@ -1,0 +1,246 @@
+"""Plotly figures for the app: class probabilities, training curves, confusion matrices.
+
+Pure functions of data (no Streamlit), so they are tested like the rest of the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+
+def probability_bars(
+    class_names: Sequence[str], probabilities: Sequence[float], title: str = ""
+) -> go.Figure:
+    """Horizontal bars, most likely class on top, the top one highlighted."""
+    pairs = sorted(zip(class_names, map(float, probabilities), strict=True), key=lambda p: p[1])
+    names, probs = [p[0] for p in pairs], [p[1] for p in pairs]
+    colors = ["#d62728" if i == len(probs) - 1 else "#1f77b4" for i in range(len(probs))]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=names,
+            orientation="h",
+            marker_color=colors,
+            text=[f"{p:.0%}" for p in probs],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(range=[0, 1], tickformat=".0%"),
+        height=60 + 28 * len(names),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def class_order(predictions: Sequence) -> list[str]:
+    """One class order for several models' answers: the first model's, then any others'."""
+    return list(dict.fromkeys(c for p in predictions for c in p.class_names))
+
+
+def grouped_probabilities(predictions: Sequence, palette: Sequence[str] | None = None) -> go.Figure:
+    """Every model's class probabilities in one chart, classes in one order so rows line up."""
+    classes = class_order(predictions)
+    palette = palette or ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
+    fig = go.Figure()
+    for i, prediction in enumerate(predictions):
+        probs = dict(zip(prediction.class_names, map(float, prediction.probabilities), strict=True))
+        values = [probs.get(c) for c in classes]  # None: a class this model does not know
+        fig.add_trace(
+            go.Bar(
+                x=values,
+                y=classes,
+                orientation="h",
+                name=prediction.model_name,
+                marker_color=palette[i % len(palette)],
+                text=["" if v is None else f"{v:.0%}" for v in values],
+                textposition="auto",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+        yaxis=dict(autorange="reversed"),  # the first class on top, as listed
+        height=80 + 18 * len(classes) * max(len(predictions), 1),
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=-0.15),
+    )
+    return fig
+
+
+def training_curves(history: Sequence[dict], metric: str) -> go.Figure:
+    """Train and validation `metric` ("loss" or "accuracy") per epoch."""
+    epochs = [h["epoch"] for h in history]
+    fig = go.Figure()
+    for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
+        fig.add_trace(
+            go.Scatter(x=epochs, y=[h.get(key) for h in history], mode="lines+markers", name=label)
+        )
+    fig.update_layout(
+        title=metric, xaxis_title="epoch", height=300, margin=dict(l=10, r=10, t=40, b=10)
+    )
+    # whole epochs only: at most about ten ticks, never "1.5"
+    fig.update_xaxes(tickformat="d", tick0=1, dtick=max(1, -(-len(epochs) // 10)))
+    if not epochs:  # drawn before the first epoch ends: axes from epoch 1, and say why empty
+        fig.update_xaxes(range=[0.5, 2.5])
+        fig.add_annotation(text="the first point comes when epoch 1 ends", showarrow=False)
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    elif not epochs:
+        fig.update_yaxes(range=[0, 1.5])
+    return fig
+
+
+def confusion_heatmap(
+    confusion: Sequence[Sequence[int]], class_names: Sequence[str], title: str = ""
+) -> go.Figure:
+    """Rows: true class; columns: predicted class; counts written in the cells."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=confusion,
+            x=list(class_names),
+            y=list(class_names),
+            colorscale="Blues",
+            text=confusion,
+            texttemplate="%{text}",
+            showscale=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="predicted",
+        yaxis_title="true",
+        yaxis_autorange="reversed",
+        height=120 + 40 * len(class_names),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+# Explain page (har.explain): timeline, agreement, occlusion, what-if.
+
+
+def timeline_heatmap(timeline, model: str) -> go.Figure:
+    """One model's class probabilities per window over time (x: window centre, seconds)."""
+    probs = timeline.probabilities[model]
+    classes = timeline.class_names[model]
+    hover = [
+        [
+            f"{c}: {p:.0%}<br>{s:.1f}-{e:.1f} s"
+            for p, s, e in zip(probs[:, j], timeline.starts, timeline.ends, strict=True)
+        ]
+        for j, c in enumerate(classes)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=probs.T,
+            x=timeline.centres,
+            y=classes,
+            zmin=0,
+            zmax=1,
+            colorscale="Viridis",
+            text=hover,
+            hoverinfo="text",
+            colorbar=dict(title="p", tickformat=".0%", len=0.9),
+        )
+    )
+    tops = timeline.top_classes(model)
+    fig.add_trace(
+        go.Scatter(
+            x=timeline.centres,
+            y=tops,
+            mode="markers",
+            marker=dict(symbol="circle-open", color="white", size=9),
+            text=[
+                f"top: {t} {c:.0%}" for t, c in zip(tops, timeline.confidences(model), strict=True)
+            ],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(
+        title=model,
+        xaxis=dict(title="seconds (window centre)", range=[0, max(timeline.duration, 1e-3)]),
+        yaxis=dict(autorange="reversed"),
+        height=110 + 30 * len(classes),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def agreement_strip(timeline) -> go.Figure:
+    """Green where every model names the same top class, red where they disagree."""
+    agree = timeline.agreement()
+    models = list(timeline.probabilities)
+    text = [
+        "<br>".join(f"{m}: {timeline.top_classes(m)[k]}" for m in models) for k in range(len(agree))
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=[[1 if a else 0 for a in agree]],
+            x=timeline.centres,
+            y=["agree"],
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, "#d62728"], [1, "#2ca02c"]],
+            showscale=False,
+            text=[text],
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="seconds", range=[0, max(timeline.duration, 1e-3)]),
+        height=120,
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
+    return fig
+
+
+def occlusion_bars(occlusions: Sequence, labels: Sequence[str] | None = None) -> go.Figure:
+    """Per frame, how much each model's predicted-class probability drops when it is occluded."""
+    fig = go.Figure()
+    for occ in occlusions:
+        x = list(labels) if labels is not None else list(range(len(occ.drops)))
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=[float(d) for d in occ.drops],
+                name=f"{occ.model} ({occ.class_name} {occ.probability:.0%})",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        xaxis=dict(title="frame", type="category"),
+        yaxis=dict(title="probability drop", tickformat=".0%"),
+        height=260,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig
+
+
+def whatif_bars(whatifs: Sequence) -> go.Figure:
+    """Per variant, each model's probability of the class it gave the original clip."""
+    fig = go.Figure()
+    for w in whatifs:
+        rows = w.rows()
+        fig.add_trace(
+            go.Bar(
+                x=[r["variant"] for r in rows],
+                y=[r["p_original_class"] for r in rows],
+                name=f"{w.model}: p({w.original_class})",
+                text=[f"{r['p_original_class']:.0%}" for r in rows],
+                textposition="auto",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        yaxis=dict(range=[0, 1], tickformat=".0%", title="probability of the original's class"),
+        height=300,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return fig

@@ -1,0 +1,97 @@
+"""The tree is the architecture: role subpackages, data flowing one way, one door to predict."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HAR = ROOT / "har"
+
+# What each part of har may import (besides itself). Lower layers never import higher ones:
+# video -> frames -> model -> prediction, and only the command line sees everything.
+BASE = {"har", "config", "errors", "utils"}
+ALLOWED = {
+    "utils": {"har", "config", "errors"},
+    "config": {"errors"},
+    "errors": set(),
+    "data": BASE,
+    "evaluation": BASE,
+    "visualization": BASE,
+    "models": BASE | {"evaluation"},
+    "inference": BASE | {"data", "models", "evaluation"},
+    "explain": BASE | {"data", "models", "inference"},
+    "training": BASE | {"data", "models", "inference", "evaluation"},
+    "cli": BASE | {"data", "models", "inference", "evaluation", "explain", "training"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+def part_of(path: Path) -> str:
+    rel = path.relative_to(HAR).with_suffix("")
+    return rel.parts[0] if len(rel.parts) > 1 or rel.name != "__init__" else "har"
+
+
+def test_each_part_of_har_imports_only_the_layers_below_it():
+    wrong = []
+    for path in HAR.rglob("*.py"):
+        part = part_of(path)
+        if part == "har":
+            continue
+        for name in imports(path):
+            if name == "har" or not name.startswith("har."):
+                continue
+            target = name.split(".")[1]
+            if target in (part, "__version__"):
+                continue
+            if target not in ALLOWED[part]:
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_every_part_of_har_has_a_rule():
+    parts = {part_of(p) for p in HAR.rglob("*.py")} - {"har"}
+    assert parts == set(ALLOWED)
+
+
+def test_har_never_imports_streamlit_and_modules_stay_readable():
+    for path in HAR.rglob("*.py"):
+        assert not any(n.split(".")[0] == "streamlit" for n in imports(path)), path
+        assert len(path.read_text().splitlines()) <= 520, f"{path} is too long to read at once"
+
+
+def test_no_module_imports_another_modules_private_names():
+    wrong = []
+    for path in [*HAR.rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app_common.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("har"):
+                wrong += [
+                    f"{path.relative_to(ROOT)}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and a.name != "__version__"
+                ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_callers_predict_only_through_the_one_door():
+    """Pages, the app's shared code and the CLI predict via har.inference, never on their own."""
+    door = {"har.inference.predict_video", "har.inference.load_predictors", "har.inference"}
+    callers = [*(ROOT / "pages").glob("*.py"), ROOT / "app_common.py", *(HAR / "cli").glob("*.py")]
+    for path in callers:
+        text = path.read_text()
+        assert not re.search(r"\.predict\(|(?<![\w.])model\(", text), path
+        assert "read_clip(" not in text or path.parent.name == "cli", path
+    assert "har.inference.predict_video" in imports(ROOT / "pages" / "1_Predict.py")
+    assert imports(HAR / "cli" / "commands.py") & door
