@@ -40,7 +40,8 @@ from har.data.video import read_clip  # noqa: E402
 from har.inference import Predictor  # noqa: E402
 from har.models.architectures import build_model  # noqa: E402
 from har.models.card import ModelCard  # noqa: E402
-from har.training.fit import TrainConfig, TrainingListener, train_model  # noqa: E402
+from har.training.fit import TrainingListener, train_model  # noqa: E402
+from har.training.recipe import TrainConfig  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[list[float], object]:
@@ -135,7 +136,7 @@ def bench_inference(repeats: int) -> list[dict]:
     for arch in ("convlstm", "lrcn"):
         keras.utils.set_random_seed(1)
         model = build_model(arch, 4, fast=False)  # the reference runs the stock Keras layers
-        predictor = Predictor(model, _card(model, ["a", "b", "c", "d"]))
+        predictor = Predictor.from_model(model, _card(model, ["a", "b", "c", "d"]))
         reference.predict_clip(model, clips[0])  # warm both
         ref_t, ref_p = timed(lambda m=model: reference.predict_clip(m, clips[0]), repeats)
         ours_t, ours_p = timed(lambda p=predictor: p.predict_clip(clips[0]), repeats)

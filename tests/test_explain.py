@@ -233,7 +233,7 @@ def test_saliency_falls_back_to_gradient_x_input(predictors, clips):
         ]
     )
     card = replace(predictors[LRCN].card, name="no-conv", architecture="custom")
-    s = saliency(Predictor(model, card), clips["TaiChi_1"][LRCN])
+    s = saliency(Predictor.from_model(model, card), clips["TaiChi_1"][LRCN])
     assert s.method == "gradient x input" and s.layer is None
     assert s.maps.shape == (20, 64, 64) and np.isfinite(s.maps).all() and s.maps.std() > 0
 

@@ -55,8 +55,8 @@ def test_each_model_gets_its_own_frames_from_one_decode(tmp_path):
     video = write_cv2_video(tmp_path / "clip.avi", 90, "XVID")
     rgb20 = small_model(20, 64, 3, seed=1)
     bgr30 = small_model(30, 48, 2, seed=2)
-    a = Predictor(rgb20, card_for(rgb20, "rgb20"))
-    b = Predictor(bgr30, card_for(bgr30, "bgr30", color="BGR"))
+    a = Predictor.from_model(rgb20, card_for(rgb20, "rgb20"))
+    b = Predictor.from_model(bgr30, card_for(bgr30, "bgr30", color="BGR"))
     result = predict_video(video, [a, b])
     assert set(result.clips) == {(20, 64, 64), (30, 48, 48)}
     assert result.specs["bgr30"] == InputSpec(30, 48, 48, "BGR")
@@ -83,7 +83,7 @@ def test_each_model_gets_its_own_frames_from_one_decode(tmp_path):
 
 def test_a_clip_of_the_wrong_shape_is_refused():
     model = small_model(20, 64, 2, seed=3)
-    predictor = Predictor(model, card_for(model, "m"))
+    predictor = Predictor.from_model(model, card_for(model, "m"))
     with pytest.raises(ModelError, match="shape"):
         predictor.predict_batch(np.zeros((1, 30, 64, 64, 3), np.uint8))
 

@@ -14,7 +14,8 @@ from har.evaluation.metrics import evaluate_predictions
 from har.inference import Predictor, predict_video
 from har.models.card import ModelCard
 from har.models.registry import list_models, load_model, save_model
-from har.training.fit import TrainConfig, TrainingListener, train_model
+from har.training.fit import TrainingListener, train_model
+from har.training.recipe import TrainConfig
 
 RNG = np.random.default_rng(0)
 
@@ -48,10 +49,10 @@ class Recorder(TrainingListener):
         return self.stop_after is not None and len(self.batches) >= self.stop_after
 
 
-def test_paper_recipe_defaults():
-    assert TrainConfig("convlstm").resolved().epochs == 50
-    assert TrainConfig("convlstm").resolved().patience == 10
-    lrcn = TrainConfig("lrcn").resolved()
+def test_paper_recipe_defaults_when_asked():
+    assert TrainConfig("convlstm", recipe="paper").resolved().epochs == 50
+    assert TrainConfig("convlstm", recipe="paper").resolved().patience == 10
+    lrcn = TrainConfig("lrcn", recipe="paper").resolved()
     assert (lrcn.epochs, lrcn.patience, lrcn.batch_size, lrcn.learning_rate) == (70, 15, 4, 1e-3)
     assert TrainConfig("lrcn", epochs=3, patience=1).resolved().epochs == 3
 
@@ -171,7 +172,7 @@ def test_registry_refuses_bad_names_missing_and_mismatched_cards(tiny_model, tmp
 def test_predictor_equals_model_predict(arch):
     x, y = tiny_data(4)
     model = train_model(x, y, x[:2], y[:2], 2, TrainConfig(arch, epochs=1)).model
-    predictor = Predictor(model, make_card("p", model))
+    predictor = Predictor.from_model(model, make_card("p", model))
     reference = model.predict(x.astype(np.float32) / 255.0, verbose=0)
     assert np.allclose(predictor.predict_batch(x), reference, atol=1e-5)
     single = predictor.predict_clip(x[1])
@@ -186,7 +187,7 @@ def test_predictor_equals_model_predict(arch):
 
 
 def test_predict_video_decodes_and_times(tiny_model, tmp_path):
-    predictor = Predictor(tiny_model, make_card("p", tiny_model))
+    predictor = Predictor.from_model(tiny_model, make_card("p", tiny_model))
     video = write_cv2_video(tmp_path / "clip.avi", 45, "XVID")
     result = predict_video(video, [predictor])
     assert result.clip_for("p").indices == list(range(0, 40, 2))

@@ -23,6 +23,8 @@ class Prediction:
     model_seconds: float
     synthetic: bool = False
     runtime: str = "tensorflow"  # what ran it: "litert" or "tensorflow"
+    uncertain_threshold: float | None = None  # from the model's card; None: the default rule
+    calibrated: bool = False  # probabilities tempered with the card's fitted temperature
 
     @property
     def top_class(self) -> str:
@@ -34,7 +36,10 @@ class Prediction:
 
     @property
     def uncertain_below(self) -> float:
-        """Halfway between chance (1 / classes) and certainty: 75 % for 2 classes, 62.5 % for 4."""
+        """The card's threshold, chosen on validation clips; without one, halfway between
+        chance (1 / classes) and certainty: 75 % for 2 classes, 62.5 % for 4."""
+        if self.uncertain_threshold is not None:
+            return float(self.uncertain_threshold)
         return (1.0 + 1.0 / len(self.class_names)) / 2.0
 
     @property
@@ -55,6 +60,8 @@ class Prediction:
             "top_class": self.top_class,
             "confidence": round(self.confidence, 6),
             "uncertain": self.uncertain,
+            "uncertain_below": round(self.uncertain_below, 6),
+            "calibrated": self.calibrated,
             "probabilities": {c: round(p, 6) for c, p in self.ranked()},
             "model_seconds": round(self.model_seconds, 6),
             "runtime": self.runtime,

@@ -9,6 +9,9 @@ import numpy as np
 from har.errors import ModelError
 from har.models.card import ModelCard
 
+COLOR_ORDERS = ("RGB", "BGR")
+SCALING = "x/255"  # the one pixel scaling HAR Studio feeds
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -24,7 +27,18 @@ class InputSpec:
         frames, height, width, channels = (int(v) for v in card.input_shape)
         if channels != 3:
             raise ModelError(f"{card.name} takes {channels} channels; HAR Studio feeds 3 (color).")
-        return cls(frames, height, width, str(card.color_order).upper())
+        color = str(card.color_order).upper()
+        if color not in COLOR_ORDERS:
+            raise ModelError(
+                f"{card.name}'s card gives the color order {card.color_order!r}; HAR Studio "
+                f"feeds {' or '.join(COLOR_ORDERS)}: fix the card's color_order."
+            )
+        if card.scaling != SCALING:
+            raise ModelError(
+                f"{card.name}'s card says its pixels are scaled {card.scaling!r}; HAR Studio "
+                f"scales them {SCALING} (to [0, 1]) only: fix the card or retrain the model."
+            )
+        return cls(frames, height, width, color)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:

@@ -79,12 +79,18 @@ def check_writable(directory: str | Path | None = None) -> Path:
 def save_model(
     model, card: ModelCard, directory: str | Path | None = None, overwrite: bool = False
 ):
-    """Write <dir>/<name>.keras and <name>.json; refuses to replace a model unless overwrite."""
+    """Write <dir>/<name>.keras and <name>.json; refuses to replace a model unless overwrite.
+
+    The .keras holds stock Keras layers only (the fast layers are swapped back: same weights),
+    so every saved model loads in plain Keras, without har.
+    """
+    from har.models.fast_layers import to_stock
+
     directory = Path(directory) if directory is not None else user_models_dir()
     check_name(card.name, directory, overwrite)
     target = directory / f"{card.name}.keras"
     with atomic_path(target, tmp_dir=directory / INCOMING) as tmp:
-        model.save(tmp)
+        to_stock(model).save(tmp)
     write_json(directory / f"{card.name}.json", card.to_dict(), tmp_dir=directory / INCOMING)
     return target
 
