@@ -54,6 +54,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
         for cls, prob in prediction.ranked()[: args.top]:
             print(f"  {cls:<20} {prob:6.1%}")
+        if prediction.uncertain:
+            print(
+                f"  unsure: none of its classes fits well (confidence below "
+                f"{prediction.uncertain_below:.0%})"
+            )
     return 0
 
 
@@ -156,6 +161,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         patience=args.patience,
         seed=args.seed,
+        recipe=args.recipe,
     ).validate()
     directory = check_writable(args.out)
     name = check_name(
@@ -177,6 +183,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         strict=args.strict,
         shard=distribute.worker_shard(strategy),
+        train_frames=config.train_frames,
     )
     report_skipped(data)
     print(

@@ -18,6 +18,13 @@ def print_report(report, title: str) -> None:
     from har.evaluation.metrics import format_accuracy
 
     print(f"\n{title}: accuracy {format_accuracy(report)}, macro F1 {report.macro_f1:.3f}")
+    flagged = report.flagged
+    if flagged:
+        print(
+            f"  calibration error {report.ece:.3f}; flagged uncertain: "
+            f"{flagged['right']:.0%} of {flagged['right_clips']} right answers, "
+            f"{flagged['wrong']:.0%} of {flagged['wrong_clips']} wrong ones"
+        )
     print(f"  {'class':<20} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}")
     for cls, m in report.per_class.items():
         print(

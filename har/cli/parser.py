@@ -19,7 +19,7 @@ from har.cli.commands import (
     cmd_train,
 )
 from har.config import PAPER_CLASSES
-from har.training.recipe import MAX_BATCH_SIZE, MAX_EPOCHS
+from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, RECIPES
 
 
 def count(low: int, high: int):
@@ -113,14 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="group: whole groups held out (honest, default); random: the paper's",
     )
     p.add_argument(
-        "--epochs", type=count(1, MAX_EPOCHS), help="maximum epochs (default: paper, 50 / 70)"
+        "--recipe",
+        choices=list(RECIPES),
+        default=DEFAULT_RECIPE,
+        help="augment (default): temporal jitter, crop/flip/color per clip, AdamW, label "
+        "smoothing; paper: the paper's Adam without augmentation",
+    )
+    p.add_argument(
+        "--epochs", type=count(1, MAX_EPOCHS), help="maximum epochs (default: the recipe's)"
     )
     p.add_argument(
         "--batch-size", type=count(1, MAX_BATCH_SIZE), default=4, help="default 4, as the paper"
     )
     p.add_argument("--learning-rate", type=positive_float, default=1e-3)
     p.add_argument(
-        "--patience", type=count(0, MAX_EPOCHS), help="early-stopping patience (default: 10 / 15)"
+        "--patience",
+        type=count(0, MAX_EPOCHS),
+        help="early-stopping patience (default: the recipe's)",
     )
     p.add_argument("--seed", type=int, default=27)
     p.add_argument("--name", help="registry name (default: <model>-<folder>)")

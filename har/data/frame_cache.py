@@ -173,8 +173,9 @@ def load_frames(
     workers: int | None = None,
     progress: Progress = True,
     failures: list | None = None,
+    frames: int = SEQUENCE_LENGTH,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (N, 20, 64, 64, 3) uint8 and labels (N,) for `clips`, in order.
+    """Frames (N, frames, 64, 64, 3) uint8 and labels (N,) for `clips`, in order.
 
     Cached clips are read first; the rest are decoded in parallel threads (OpenCV decodes
     with the GIL released; on 2 cores threads matched processes without their start-up
@@ -192,7 +193,7 @@ def load_frames(
             f"({', '.join(class_names)})."
         )
     total = len(clips)
-    x = np.empty((total, SEQUENCE_LENGTH, IMAGE_HEIGHT, IMAGE_WIDTH, 3), np.uint8)
+    x = np.empty((total, frames, IMAGE_HEIGHT, IMAGE_WIDTH, 3), np.uint8)
     y = np.array([index[c.label] for c in clips], dtype=np.int64)
 
     with reporting(progress, total, "frames", "clip") as advance:
@@ -205,7 +206,7 @@ def load_frames(
 
         def extract(i: int) -> None:
             try:
-                x[i] = cache.frames(clips[i].path)
+                x[i] = cache.frames(clips[i].path, frames)
             except VideoError as exc:
                 if failures is None:
                     raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -16,6 +16,9 @@ class EvalReport:
     confusion: list[list[int]]  # rows: true class, columns: predicted class
     class_names: list[str]
     num_clips: int
+    ece: float = 0.0  # expected calibration error of the probabilities scored
+    reliability: list[dict] = field(default_factory=list)  # per confidence bin (calibration)
+    flagged: dict = field(default_factory=dict)  # uncertain answers among right / wrong ones
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,10 +48,20 @@ def format_accuracy(report: EvalReport | dict) -> str:
 
 
 def evaluate_predictions(
-    y_true: Sequence[int], probabilities: np.ndarray, class_names: Sequence[str]
+    y_true: Sequence[int],
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    uncertain_below: float | None = None,
 ) -> EvalReport:
-    """Metrics of `probabilities` (N, C) against integer labels, classes in output order."""
+    """Metrics of `probabilities` (N, C) against integer labels, classes in output order;
+    with a threshold, how often right and wrong answers are flagged uncertain."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    from har.evaluation.calibration import (
+        expected_calibration_error,
+        flagged_rates,
+        reliability,
+    )
 
     y_true = np.asarray(y_true, dtype=int)
     y_pred = np.asarray(probabilities).argmax(axis=1) if len(y_true) else np.zeros(0, int)
@@ -73,4 +86,9 @@ def evaluate_predictions(
         confusion=confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist(),
         class_names=list(class_names),
         num_clips=int(len(y_true)),
+        ece=round(expected_calibration_error(probabilities, y_true), 4) if len(y_true) else 0.0,
+        reliability=reliability(probabilities, y_true) if len(y_true) else [],
+        flagged=flagged_rates(probabilities, y_true, uncertain_below)
+        if uncertain_below is not None and len(y_true)
+        else {},
     )

@@ -31,6 +31,8 @@ class ModelCard:
     scaling: str = "x/255"  # pixel scaling the model expects, applied after color order
     source: dict = field(default_factory=dict)  # an imported model's file, SHA-256, date
     layers: list = field(default_factory=list)  # an imported model's layer table
+    # temperature and uncertainty threshold fitted on validation clips (har.evaluation.calibration)
+    calibration: dict = field(default_factory=dict)
     path: str = field(default="", compare=False)  # where it was loaded from; not saved
 
     def to_dict(self) -> dict:
@@ -74,6 +76,7 @@ CARD_TYPES = {
     "scaling": str,
     "source": dict,
     "layers": list,
+    "calibration": dict,
 }
 
 
@@ -110,6 +113,9 @@ def trained_on(card: ModelCard) -> str:
         return "trained on synthetic clips"
     if kind == "imported":
         return "imported: trained outside HAR Studio, data and split unknown"
+    if kind in ("real", "ucf50"):  # "ucf50": cards written before the name was general
+        name = card.dataset.get("name") or Path(str(card.dataset.get("root", ""))).name
+        return f"trained on real footage ({name or 'a video folder'})"
     return f"trained on {kind} data"
 
 
@@ -154,10 +160,11 @@ def card_markdown(card) -> str:
     lines += [
         f"Classes (output order): {', '.join(card.class_names)}.",
         "",
-        f"Data: {card.dataset['kind']}, {card.dataset['num_clips']} clips. Split: "
+        f"Data: {trained_on(card)}, {card.dataset['num_clips']} clips. Split: "
         f"{card.split['mode']} (seed {card.split['seed']}): {card.split['train']} train / "
         f"{card.split['val']} validation / {card.split['test']} test clips.",
         "",
+        *_group_lines(card.split.get("groups", {})),
         f"Test accuracy **{test['accuracy']:.1%}**, macro F1 **{test['macro_f1']:.3f}** "
         f"({card.split['mode']} split).",
         "",
@@ -179,11 +186,52 @@ def card_markdown(card) -> str:
             "",
         ]
     t = card.training
+    recipe = t.get("recipe_details", {})
     lines += [
-        f"Training: Adam lr {t['learning_rate']}, batch {t['batch_size']}, up to "
-        f"{t['epochs']} epochs, early stopping patience {t['patience']} "
-        f"(best weights restored); ran {t['epochs_run']} epochs in {t['seconds']} s. "
-        f"Created {card.created} with {card.versions}.",
+        f"Training: recipe `{t.get('recipe', 'paper')}`"
+        + (f" ({recipe['summary']})" if recipe.get("summary") else "")
+        + f"; {recipe.get('optimizer', 'adam').replace('adamw', 'AdamW').replace('adam', 'Adam')}"
+        f" lr {t['learning_rate']}, batch {t['batch_size']}, up to {t['epochs']} epochs, early "
+        f"stopping patience {t['patience']} (best weights restored); ran {t['epochs_run']} "
+        f"epochs in {t['seconds']} s. Created {card.created} with {card.versions}.",
         "",
+        *_calibration_lines(card.calibration),
     ]
     return "\n".join(lines)
+
+
+def _group_lines(groups: dict) -> list[str]:
+    """Which groups (actors, places) of each class went to train, validation and test."""
+    if not groups:
+        return []
+    lines = [
+        "| class | train groups | validation groups | test groups |",
+        "| --- | --- | --- | --- |",
+    ]
+    for cls in sorted({c for part in groups.values() for c in part}):
+        cells = [
+            ", ".join(map(str, groups.get(p, {}).get(cls, []))) for p in ("train", "val", "test")
+        ]
+        lines.append(f"| {cls} | {' | '.join(cells)} |")
+    return [*lines, ""]
+
+
+def _calibration_lines(calibration: dict) -> list[str]:
+    if not calibration:
+        return []
+    lines = [
+        f"Calibration: temperature {calibration['temperature']} fitted on the "
+        f"{calibration.get('fitted_on', 'validation split')}; an answer below "
+        f"{calibration['uncertain_below']:.1%} confidence is called uncertain "
+        f"({calibration.get('rule', '')}).",
+    ]
+    test = calibration.get("test")
+    if test:
+        flagged = test["flagged"]
+        lines.append(
+            f"On the {test['num_clips']} test clips: expected calibration error "
+            f"{test['ece_before']:.3f} before, {test['ece_after']:.3f} after; flagged uncertain: "
+            f"{flagged['right']:.0%} of {flagged['right_clips']} right answers, "
+            f"{flagged['wrong']:.0%} of {flagged['wrong_clips']} wrong ones."
+        )
+    return [*lines, ""]

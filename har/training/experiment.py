@@ -13,11 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from har.config import COLOR_ORDER, INPUT_SHAPE
+from har.config import COLOR_ORDER, INPUT_SHAPE, SEQUENCE_LENGTH
 from har.data.frame_cache import FrameCache, load_frames
 from har.data.synthetic.marker import CARD_NOTE, is_synthetic
 from har.data.ucf import Dataset, Split, scan, split_clips
 from har.errors import DatasetError
+from har.evaluation.calibration import (
+    FLAGGED_CORRECT_SHARE,
+    calibrate,
+    choose_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    flagged_rates,
+    negative_log_likelihood,
+)
 from har.evaluation.metrics import EvalReport, evaluate_predictions
 from har.utils.progress import Progress
 from har.utils.versions import library_versions
@@ -46,7 +55,8 @@ class PreparedData:
         """The dataset and split, as recorded in a model card."""
         return {
             "dataset": {
-                "kind": "synthetic" if self.synthetic else "ucf50",
+                "kind": "synthetic" if self.synthetic else "real",
+                "name": self.dataset.root.name,
                 "root": str(self.dataset.root),
                 "classes": self.class_names,
                 "num_clips": len(self.split.train) + len(self.split.val) + len(self.split.test),
@@ -57,8 +67,24 @@ class PreparedData:
                 "train": len(self.split.train),
                 "val": len(self.split.val),
                 "test": len(self.split.test),
+                "groups": {
+                    part: _groups(clips)
+                    for part, clips in (
+                        ("train", self.split.train),
+                        ("val", self.split.val),
+                        ("test", self.split.test),
+                    )
+                },
             },
         }
+
+
+def _groups(clips) -> dict[str, list[int]]:
+    """Class -> the sorted group numbers of `clips` (which actors and places went where)."""
+    found: dict[str, set[int]] = {}
+    for clip in clips:
+        found.setdefault(clip.label, set()).add(clip.group)
+    return {label: sorted(groups) for label, groups in sorted(found.items())}
 
 
 def prepare_data(
@@ -71,10 +97,13 @@ def prepare_data(
     progress: Progress = True,
     strict: bool = False,
     shard=None,
+    train_frames: int = SEQUENCE_LENGTH,
 ) -> PreparedData:
     """Scan a UCF50-shaped folder, keep `classes` (all if None), split, and load frames.
 
     split_mode: "group", "random", or "all" (no training: every clip is a test clip).
+    Validation and test clips get the models' 20 frames; training clips `train_frames`
+    evenly spaced frames (more than 20 for a recipe with temporal jitter).
     Lenient unless `strict`: misnamed and undecodable files are left out and listed in
     PreparedData.skipped; the split then fails only if a class has too few clips left.
     With a har.distribute.Shard, only this worker's share is extracted (see load_shard).
@@ -90,7 +119,9 @@ def prepare_data(
         )
     split = _split(dataset, split_mode, seed)  # before extraction: a bad split costs no time
     if shard is not None:
-        return load_shard(dataset, split, shard, cache, workers, progress, strict, skipped)
+        return load_shard(
+            dataset, split, shard, cache, workers, progress, strict, skipped, train_frames
+        )
     everything = split.train + split.val + split.test
     failures: list = []
     x, y = load_frames(
@@ -114,12 +145,18 @@ def prepare_data(
         a, b = len(split.train), len(split.train) + len(split.val)
         picks = [slice(0, a), slice(a, b), slice(b, None)]
     parts = [(x[p], y[p]) for p in picks]
+    if train_frames != SEQUENCE_LENGTH and split.train:
+        parts[0] = load_frames(
+            split.train, list(dataset.classes), cache, workers, progress, frames=train_frames
+        )
     return PreparedData(
         dataset, split, list(dataset.classes), *(a for pair in parts for a in pair), skipped
     )
 
 
-def load_shard(dataset, split, shard, cache, workers, progress, strict, skipped) -> PreparedData:
+def load_shard(
+    dataset, split, shard, cache, workers, progress, strict, skipped, train_frames=SEQUENCE_LENGTH
+) -> PreparedData:
     """A worker's share: every shard.count-th train and val clip; the test split on the chief.
 
     The split is every worker's, so it is never redone: an undecodable clip is only left
@@ -127,10 +164,16 @@ def load_shard(dataset, split, shard, cache, workers, progress, strict, skipped)
     """
     parts = [shard.take(split.train), shard.take(split.val), split.test if shard.chief else []]
     arrays = []
-    for clips in parts:
+    for k, clips in enumerate(parts):
         failures: list = []
         x, y = load_frames(
-            clips, list(dataset.classes), cache, workers, progress, None if strict else failures
+            clips,
+            list(dataset.classes),
+            cache,
+            workers,
+            progress,
+            None if strict else failures,
+            frames=train_frames if k == 0 else SEQUENCE_LENGTH,
         )
         bad = {i for i, _ in failures}
         skipped += [(str(clips[i].path), str(exc)) for i, exc in failures]
@@ -170,6 +213,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
     described = data.describe()
     training = asdict(result.config)
     training.update(
+        recipe_details=result.config.spec.to_dict(),
         epochs_run=result.epochs_run,
         stopped_early=result.stopped_early,
         stopped_by_user=result.stopped_by_user,
@@ -202,10 +246,46 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         return result, None, card
     if not distribute.is_chief(strategy):
         return result, None, card
-    probabilities = Predictor(result.model, card).predict_batch(data.x_test)
-    report = evaluate_predictions(data.y_test, probabilities, data.class_names)
+    raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
+    card.calibration = fit_calibration(raw.predict_batch(data.x_val), data.y_val)
+    test_raw = raw.predict_batch(data.x_test)
+    probabilities = calibrate(test_raw, card.calibration["temperature"])
+    report = evaluate_predictions(
+        data.y_test, probabilities, data.class_names, card.calibration["uncertain_below"]
+    )
     card.metrics = {"test": report.to_dict()}
+    card.calibration["test"] = calibration_report(
+        test_raw, probabilities, data.y_test, card.calibration["uncertain_below"]
+    )
     return result, report, card
+
+
+def fit_calibration(val_probabilities: np.ndarray, y_val: np.ndarray) -> dict:
+    """Temperature and uncertainty threshold from the validation split, as recorded on a card."""
+    temperature = fit_temperature(val_probabilities, y_val)
+    calibrated = calibrate(val_probabilities, temperature)
+    return {
+        "temperature": temperature,
+        "uncertain_below": choose_threshold(calibrated, y_val),
+        "fitted_on": f"validation split ({len(y_val)} clips)",
+        "rule": (
+            f"an answer is uncertain below the confidence that at most "
+            f"{FLAGGED_CORRECT_SHARE:.0%} of the correct validation answers fall below"
+        ),
+    }
+
+
+def calibration_report(raw, calibrated, labels, threshold: float) -> dict:
+    """What calibration did on held-out clips: calibration error and likelihood before and
+    after, and how often right and wrong answers are flagged uncertain."""
+    return {
+        "num_clips": int(len(labels)),
+        "ece_before": round(expected_calibration_error(raw, labels), 4),
+        "ece_after": round(expected_calibration_error(calibrated, labels), 4),
+        "nll_before": round(negative_log_likelihood(raw, labels), 4),
+        "nll_after": round(negative_log_likelihood(calibrated, labels), 4),
+        "flagged": flagged_rates(calibrated, labels, threshold),
+    }
 
 
 def evaluate_on(predictor, data: PreparedData) -> EvalReport:
@@ -221,4 +301,4 @@ def evaluate_on(predictor, data: PreparedData) -> EvalReport:
         )
     remap = np.array([own.index(c) for c in data.class_names])
     probabilities = predictor.predict_batch(data.x_test)
-    return evaluate_predictions(remap[data.y_test], probabilities, own)
+    return evaluate_predictions(remap[data.y_test], probabilities, own, predictor.uncertain_below)

@@ -1,9 +1,10 @@
-"""Training with the paper's recipe as the default, every knob overridable, metrics live.
+"""Fit a model with a recipe: live events, Stop at the batch, the best weights kept.
 
-Recipe: Adam, categorical cross-entropy, batch 4, early stopping on validation loss with
-the best weights restored (patience 10 ConvLSTM / 15 LRCN), at most 50 / 70 epochs.
-Clips stay uint8 in memory and are scaled to [0, 1] inside a tf.data pipeline (4x less
-memory than float arrays, and the input work overlaps the model's with prefetch).
+Clips stay uint8 in memory and become float32 in [0, 1] inside a tf.data pipeline (4x less
+memory than float arrays; the input work overlaps the model's with prefetch). With the
+"augment" recipe the pipeline also draws each clip's view and augmentation
+(har.training.augment) from a seeded generator, so a run is reproducible from its seed;
+validation and test clips are never augmented.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from har.config import SEQUENCE_LENGTH
+from har.data.video import sample_indices
 from har.errors import TrainingError
 from har.models.architectures import build_model
-from har.training.recipe import PAPER_EPOCHS, PAPER_PATIENCE, TrainConfig  # noqa: F401 (re-exported)
+from har.training.augment import DEFAULT_AUGMENTATION, Augmentation, training_clip
+from har.training.recipe import TrainConfig
 
 
 class TrainingListener:
@@ -85,7 +89,7 @@ def _floats(logs) -> dict:
 def make_dataset(
     x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int, shuffle_seed: int | None
 ) -> tf.data.Dataset:
-    """uint8 clips -> float32 in [0, 1], one-hot labels, batched and prefetched."""
+    """uint8 clips as they are -> float32 in [0, 1], one-hot labels, batched and prefetched."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -95,6 +99,59 @@ def make_dataset(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def augmented_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    num_classes: int,
+    batch_size: int,
+    seed: int,
+    frames: int = SEQUENCE_LENGTH,
+    spec: Augmentation = DEFAULT_AUGMENTATION,
+) -> tf.data.Dataset:
+    """An endless stream of augmented training clips: every pass over `x` in a new seeded order,
+    each clip a new view (temporal jitter over x's frames) with its own crop, flip and colors.
+
+    `x` holds each video's frames, uint8 (N, D, H, W, 3) with D >= frames (D > frames gives
+    temporal jitter). A generator feeds indices and seeds, so no copy of `x` enters the graph.
+    """
+
+    def draws():
+        rng = np.random.default_rng(seed)
+        while True:
+            for i in rng.permutation(len(x)):
+                yield x[i], y[i], rng.integers(0, 2**31 - 1, size=2)
+
+    signature = (
+        tf.TensorSpec(x.shape[1:], tf.uint8),
+        tf.TensorSpec((), tf.int64),
+        tf.TensorSpec((2,), tf.int64),
+    )
+    ds = tf.data.Dataset.from_generator(draws, output_signature=signature)
+    ds = ds.map(
+        lambda clip, label, s: (
+            training_clip(clip, s, frames, spec),
+            tf.one_hot(label, num_classes),
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
+    """The recipe's optimizer and loss on `model` (built in a distribution scope if any)."""
+    recipe = config.spec
+    if recipe.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=recipe.weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
 
 
 def train_model(
@@ -126,34 +183,51 @@ def train_model(
         )
     if len(np.unique(y_train)) < 2:
         raise TrainingError("The training clips cover fewer than two classes; pick more data.")
-    model = build_model(config.architecture, num_classes)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    train_ds = make_dataset(x_train, y_train, num_classes, config.batch_size, config.seed)
+    recipe = config.spec
+    model = compile_model(build_model(config.architecture, num_classes), config)
+    steps = -(-len(x_train) // config.batch_size)
+    if recipe.augment:
+        train_ds = augmented_dataset(
+            x_train, y_train, num_classes, config.batch_size, config.seed, model.input_shape[1]
+        )
+    else:
+        if x_train.shape[1] != model.input_shape[1]:  # more frames than the model takes
+            x_train = x_train[:, sample_indices(x_train.shape[1], model.input_shape[1])]
+        train_ds = make_dataset(x_train, y_train, num_classes, config.batch_size, config.seed)
     val_ds = make_dataset(x_val, y_val, num_classes, max(config.batch_size, 16), None)
     early = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.patience, restore_best_weights=True
     )
     callbacks: list[keras.callbacks.Callback] = [early]
+    if recipe.reduce_lr_patience:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=0.5,
+                patience=recipe.reduce_lr_patience,
+                min_lr=recipe.min_learning_rate,
+            )
+        )
     bridge = None
     if listener is not None:
-        total_batches = -(-len(x_train) // config.batch_size)
-        bridge = _ListenerCallback(listener, config.epochs, total_batches)
+        bridge = _ListenerCallback(listener, config.epochs, steps)
         callbacks.append(bridge)
     start = time.perf_counter()
     try:
         history = model.fit(
             train_ds,
+            steps_per_epoch=steps if recipe.augment else None,  # the augmented stream is endless
             validation_data=val_ds,
             epochs=config.epochs,
             callbacks=callbacks,
             shuffle=False,  # the tf.data pipeline shuffles, seeded
             verbose=0,
         )
-        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        hist = {
+            k: [float(v) for v in vals]
+            for k, vals in history.history.items()
+            if k != "learning_rate"
+        }
     except _UserStop:
         hist = bridge.history
         if early.best_weights is not None:
@@ -176,12 +250,7 @@ def _train_distributed(x_train, y_train, x_val, y_val, num_classes, config, list
     from har.training.distribute import fit_distributed
 
     with strategy.scope():
-        model = build_model(config.architecture, num_classes)
-        model.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate),
-            loss="categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        model = compile_model(build_model(config.architecture, num_classes), config)
         model.optimizer.build(model.trainable_variables)
     start = time.perf_counter()
     outcome = fit_distributed(
