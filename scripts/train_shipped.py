@@ -1,9 +1,12 @@
-"""Retrain every shipped model from scratch, seeded: `make models` runs this.
+"""Retrain shipped models from scratch, seeded: `make models` and `make real-models` run this.
 
-For each architecture it trains on the group split (the shipped model) and, separately, on
-the paper's random 75/25 split (only its test metrics are kept, in the shipped card under
-metrics["random_split"], so the README can show both). Writes models/<name>.keras + .json
-+ .md and models/results.md.
+For each architecture it trains on the group split (the shipped model) and, unless
+--skip-random, separately on the paper's random 75/25 split (only its test metrics are kept,
+in the shipped card under metrics["random_split"], so the README can show both). Writes
+models/<name>.keras + .json + .md and models/results-<suffix>.md.
+
+    make models                       # the synthetic pair: paper recipe, data/synthetic-4
+    make real-models DATA=<folder>    # lrcn-ucf6, convlstm-ucf6 from real UCF101 clips
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from har.config import PAPER_CLASSES, SHIPPED_MODELS_DIR  # noqa: E402
 from har.models.card import card_markdown  # noqa: E402
-from har.models.fast_layers import to_stock  # noqa: E402
 from har.models.registry import save_model
 from har.training.experiment import prepare_data, train_and_evaluate  # noqa: E402
-from har.training.fit import TrainConfig  # noqa: E402
+from har.training.recipe import DEFAULT_RECIPE, RECIPES, TrainConfig  # noqa: E402
 
 
 def main() -> int:
@@ -31,19 +33,28 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=["lrcn", "convlstm"])
     parser.add_argument("--seed", type=int, default=27)
     parser.add_argument("--skip-random", action="store_true", help="no random-split run")
+    parser.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE)
+    parser.add_argument("--dataset-name", help="what the data is, for the cards (default: folder)")
     parser.add_argument("--out", type=Path, default=SHIPPED_MODELS_DIR)
     args = parser.parse_args()
 
     from har.cli.output import ProgressListener
 
-    splits = {"group": prepare_data(args.data, args.classes, "group", args.seed)}
+    frames = TrainConfig("lrcn", recipe=args.recipe).train_frames
+    splits = {
+        "group": prepare_data(args.data, args.classes, "group", args.seed, train_frames=frames)
+    }
     if not args.skip_random:
-        splits["random"] = prepare_data(args.data, args.classes, "random", args.seed)
+        splits["random"] = prepare_data(
+            args.data, args.classes, "random", args.seed, train_frames=frames
+        )
     rows = []
     for arch in args.models:
         name = f"{arch}-{args.suffix}"
-        config = TrainConfig(architecture=arch, seed=args.seed)
+        config = TrainConfig(architecture=arch, seed=args.seed, recipe=args.recipe)
         result, report, card = train_and_evaluate(splits["group"], config, name, ProgressListener())
+        if args.dataset_name:
+            card.dataset["name"] = args.dataset_name
         rows.append((name, "group", len(splits["group"].x_test), report, result.epochs_run))
         if "random" in splits:
             r_result, r_report, r_card = train_and_evaluate(
@@ -60,7 +71,7 @@ def main() -> int:
                 (name, "random", len(splits["random"].x_test), r_report, r_result.epochs_run)
             )
         # saved with Keras's own layers: the shipped files load in plain Keras, without har
-        path = save_model(to_stock(result.model), card, args.out, overwrite=True)
+        path = save_model(result.model, card, args.out, overwrite=True)
         (args.out / f"{name}.md").write_text(card_markdown(card))
         print(f"saved {path}", flush=True)
 
