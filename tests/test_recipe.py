@@ -9,6 +9,12 @@ import tensorflow as tf
 
 from har.errors import ModelError, TrainingError
 from har.evaluation.calibration import (
+    MAX_TEMPERATURE as MAX_T,
+)
+from har.evaluation.calibration import (
+    MIN_TEMPERATURE as MIN_T,
+)
+from har.evaluation.calibration import (
     calibrate,
     choose_threshold,
     expected_calibration_error,
@@ -181,3 +187,22 @@ def test_an_input_spec_is_enforced_not_guessed():
         InputSpec.of(card_for(model, color_order="YUV"))
     with pytest.raises(ModelError, match="scaled"):
         InputSpec.of(card_for(model, scaling="x/127.5-1"))
+
+
+@pytest.mark.slow
+def test_har_calibrate_stores_a_fitted_temperature_on_a_models_card(tmp_path):
+    from har.cli import main
+    from har.data.synthetic import generate_dataset
+
+    data = generate_dataset(
+        tmp_path / "data", ["TaiChi", "Swing"], groups=3, clips_per_group=2, progress=False
+    )
+    model = build_model("lrcn", 2)
+    card = card_for(model, class_names=["TaiChi", "Swing"], split={"mode": "group", "seed": 27})
+    path = save_model(model, card, tmp_path / "models")
+    assert main(["calibrate", "--model", str(path), "--data", str(data)]) == 0
+    calibration = load_card(path).calibration
+    assert MIN_T <= calibration["temperature"] <= MAX_T
+    assert 0.5 <= calibration["uncertain_below"] <= 1.0  # never below chance for 2 classes
+    assert calibration["fitted_on"] == "validation split (4 clips)"  # 1 group x 2 clips x 2
+    assert calibration["test"]["num_clips"] == 4

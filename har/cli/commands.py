@@ -265,6 +265,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from har.inference.predictor import Predictor
+    from har.models.registry import update_card
+    from har.training.experiment import calibrate_on, prepare_data
+
+    predictor = Predictor.from_registry(args.model_name)
+    card = predictor.card
+    split = args.split or card.split.get("mode", "group")
+    seed = args.seed if args.seed is not None else card.split.get("seed", 27)
+    data = prepare_data(args.data, card.class_names, split_mode=split, seed=seed)
+    report_skipped(data)
+    card.calibration = calibrate_on(predictor, data)
+    path = update_card(predictor.path, card)
+    test = card.calibration["test"]
+    print(
+        f"{card.name}: temperature {card.calibration['temperature']}, uncertain below "
+        f"{card.calibration['uncertain_below']:.1%} ({card.calibration['fitted_on']}); on "
+        f"{test['num_clips']} test clips calibration error {test['ece_before']:.3f} -> "
+        f"{test['ece_after']:.3f}. Saved in {path}."
+    )
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from har.models.card import describe
     from har.models.registry import list_models

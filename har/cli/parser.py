@@ -7,6 +7,7 @@ from pathlib import Path
 
 from har import __version__
 from har.cli.commands import (
+    cmd_calibrate,
     cmd_evaluate,
     cmd_explain,
     cmd_export,
@@ -157,6 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="fail on any unusable file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit a model's confidence (temperature, uncertainty threshold) on a folder's "
+        "validation split and store it on its card",
+    )
+    p.add_argument("--model", required=True, dest="model_name", metavar="NAME")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument(
+        "--split", choices=["group", "random"], help="default: the split the model was trained with"
+    )
+    p.add_argument("--seed", type=int, help="default: the seed the model was trained with")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("models", help="list the models in the registry with their cards")
     p.add_argument("--json", action="store_true")

@@ -78,8 +78,11 @@ class Predictor:
             self._model_is_fast = True
         return self._model
 
-    def predict_batch(self, clips: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """Probabilities (N, classes) for RGB clips (N, T, H, W, 3), uint8 or float in [0, 1]."""
+    def predict_batch(
+        self, clips: np.ndarray, batch_size: int = 32, calibrated: bool = True
+    ) -> np.ndarray:
+        """Probabilities (N, classes) for RGB clips (N, T, H, W, 3), uint8 or float in [0, 1];
+        calibrated with the card's temperature unless `calibrated=False` (the raw softmax)."""
         clips = np.asarray(clips)
         if len(clips) == 0:
             return np.zeros((0, len(self.card.class_names)), np.float32)
@@ -87,7 +90,8 @@ class Predictor:
             self._runtime.run(self.spec.to_input(clips[i : i + batch_size]))
             for i in range(0, len(clips), batch_size)
         ]
-        return calibrate(np.concatenate(parts), self.temperature)
+        raw = np.concatenate(parts)
+        return calibrate(raw, self.temperature) if calibrated else raw
 
     def predict_clip(self, pixels: np.ndarray) -> Prediction:
         """Prediction for one RGB clip (T, H, W, 3) in this model's spec, timed."""

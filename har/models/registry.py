@@ -133,6 +133,14 @@ def load_card(keras_path: Path) -> ModelCard:
     return ModelCard.from_dict(data, str(keras_path))
 
 
+def update_card(keras_path: str | Path, card: ModelCard) -> Path:
+    """Rewrite the card beside `keras_path` (atomically): a model calibrated again, say."""
+    keras_path = Path(keras_path)
+    return write_json(
+        keras_path.with_suffix(".json"), card.to_dict(), tmp_dir=keras_path.parent / INCOMING
+    )
+
+
 def find_model(name_or_path: str | Path, directories=None) -> tuple[Path, ModelCard]:
     """(.keras path, its card) for a registry name or a .keras/.json path, without loading it."""
     directories = directories or default_directories()

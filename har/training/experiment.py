@@ -17,7 +17,7 @@ from har.config import COLOR_ORDER, INPUT_SHAPE, SEQUENCE_LENGTH
 from har.data.frame_cache import FrameCache, load_frames
 from har.data.synthetic.marker import CARD_NOTE, is_synthetic
 from har.data.ucf import Dataset, Split, scan, split_clips
-from har.errors import DatasetError
+from har.errors import DatasetError, ModelError
 from har.evaluation.calibration import (
     FLAGGED_CORRECT_SHARE,
     calibrate,
@@ -288,17 +288,44 @@ def calibration_report(raw, calibrated, labels, threshold: float) -> dict:
     }
 
 
-def evaluate_on(predictor, data: PreparedData) -> EvalReport:
-    """Test-split metrics of a loaded Predictor, in the predictor's own class order."""
+def _own_labels(predictor, data: PreparedData) -> np.ndarray:
+    """Map data's class indices onto the predictor's output order (a subset of its classes)."""
     own = list(predictor.card.class_names)
     missing = [c for c in data.class_names if c not in own]
     if missing:
-        from har.errors import ModelError
-
         raise ModelError(
             f"Model {predictor.card.name!r} was not trained on {missing}; "
             f"evaluate it on its own classes: {own}."
         )
-    remap = np.array([own.index(c) for c in data.class_names])
+    return np.array([own.index(c) for c in data.class_names])
+
+
+def evaluate_on(predictor, data: PreparedData) -> EvalReport:
+    """Test-split metrics of a loaded Predictor, in the predictor's own class order."""
+    remap = _own_labels(predictor, data)
     probabilities = predictor.predict_batch(data.x_test)
-    return evaluate_predictions(remap[data.y_test], probabilities, own, predictor.uncertain_below)
+    return evaluate_predictions(
+        remap[data.y_test],
+        probabilities,
+        list(predictor.card.class_names),
+        predictor.uncertain_below,
+    )
+
+
+def calibrate_on(predictor, data: PreparedData) -> dict:
+    """A card's calibration for `predictor`, fitted on data's validation split and reported on
+    its test split (a model trained elsewhere, or one calibrated before recipes had it)."""
+    remap = _own_labels(predictor, data)
+    if len(data.y_val) == 0:
+        raise DatasetError("Calibration needs validation clips; use a group or random split.")
+    calibration = fit_calibration(
+        predictor.predict_batch(data.x_val, calibrated=False), remap[data.y_val]
+    )
+    raw = predictor.predict_batch(data.x_test, calibrated=False)
+    calibration["test"] = calibration_report(
+        raw,
+        calibrate(raw, calibration["temperature"]),
+        remap[data.y_test],
+        calibration["uncertain_below"],
+    )
+    return calibration
