@@ -46,6 +46,7 @@ def run_one(data, arch: str, recipe: str, seed: int, epochs: int | None) -> dict
     return {
         "model": arch,
         "recipe": recipe,
+        "recipe_details": config.spec.to_dict(),
         "seed": seed,
         "test_accuracy": report.accuracy,
         "macro_f1": report.macro_f1,
@@ -134,6 +135,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, help="cap every run's epochs (a quick look)")
     parser.add_argument("--open-set", action="store_true", help="leave-one-class-out runs too")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--resume", action="store_true", help="keep --out's runs of the same split; run the rest"
+    )
     args = parser.parse_args()
 
     info = machine()
@@ -145,9 +149,18 @@ def main() -> int:
     split = datasets[SEQUENCE_LENGTH].describe()["split"]
     print(f"{args.data}: group split seed {args.split_seed}: {split}", flush=True)
     records, open_sets = [], {}
+    if args.resume and args.out.exists():
+        kept = json.loads(args.out.read_text())
+        if kept.get("split") == split:  # same clips in the same parts
+            records, open_sets = kept["records"], kept.get("open_set", {})
+    current = {name: json.loads(json.dumps(r.to_dict())) for name, r in RECIPES.items()}
+    records = [r for r in records if r.get("recipe_details") == current.get(r["recipe"])]
+    done = {(r["model"], r["recipe"], r["seed"]) for r in records}
     for seed in args.seeds:
         for arch in args.models:
             for recipe in args.recipes:
+                if (arch, recipe, seed) in done:
+                    continue
                 record = run_one(datasets[frames[recipe]], arch, recipe, seed, args.epochs)
                 records.append(record)
                 print(json.dumps(record), flush=True)
@@ -155,6 +168,8 @@ def main() -> int:
     if args.open_set:
         for arch in args.models:
             for recipe in args.recipes:
+                if f"{arch}/{recipe}" in open_sets:
+                    continue
                 print(f"open set: {arch} {recipe}", flush=True)
                 open_sets[f"{arch}/{recipe}"] = open_set(
                     args.data, arch, recipe, args.split_seed, args.epochs

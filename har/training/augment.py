@@ -30,6 +30,9 @@ class Augmentation:
     brightness: float = 0.15  # +- added to [0, 1] pixels
     contrast: tuple[float, float] = (0.7, 1.3)
     saturation: tuple[float, float] = (0.6, 1.4)
+    grayscale: float = 0.0  # probability the clip loses its color (old and stage footage)
+    erase: float = 0.0  # probability of one blanked box, the same in every frame
+    erase_area: tuple[float, float] = (0.05, 0.25)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,7 +62,7 @@ def augment_clip(frames: tf.Tensor, seed, spec: Augmentation) -> tf.Tensor:
     One draw per clip: every frame gets the same crop box, flip and color change.
     """
     t, h, w = frames.shape[0], frames.shape[1], frames.shape[2]
-    s = tf.random.experimental.stateless_split(seed, 6)
+    s = tf.random.experimental.stateless_split(seed, 8)
     area = tf.random.stateless_uniform([], s[0], *spec.crop_area)
     log_aspect = tf.random.stateless_uniform(
         [], s[1], math.log(spec.crop_aspect[0]), math.log(spec.crop_aspect[1])
@@ -83,7 +86,48 @@ def augment_clip(frames: tf.Tensor, seed, spec: Augmentation) -> tf.Tensor:
     out = grey + (out - grey) * saturation
     mean = tf.reduce_mean(out)  # the clip's mean: one contrast change for all frames
     out = (out - mean) * contrast + mean + brightness
+    if spec.grayscale > 0:
+        grey = tf.reduce_mean(out, axis=-1, keepdims=True)
+        out = tf.cond(
+            tf.random.stateless_uniform([], s[5]) < spec.grayscale,
+            lambda: tf.broadcast_to(grey, tf.shape(out)),
+            lambda: out,
+        )
+    if spec.erase > 0:
+        out = _erase(out, s[6], spec)
     return tf.clip_by_value(out, 0.0, 1.0)
+
+
+def _erase(clip: tf.Tensor, seed, spec: Augmentation) -> tf.Tensor:
+    """With probability spec.erase, one box (the same in every frame) set to the clip's mean."""
+    h, w = clip.shape[1], clip.shape[2]
+    u = tf.random.stateless_uniform([5], seed)
+    area = spec.erase_area[0] + u[0] * (spec.erase_area[1] - spec.erase_area[0])
+    box_h = tf.cast(tf.round(tf.sqrt(area) * h), tf.int32)
+    box_w = tf.cast(tf.round(tf.sqrt(area) * w), tf.int32)
+    top = tf.cast(u[1] * tf.cast(h - box_h, tf.float32), tf.int32)
+    left = tf.cast(u[2] * tf.cast(w - box_w, tf.float32), tf.int32)
+    rows = tf.logical_and(tf.range(h) >= top, tf.range(h) < top + box_h)
+    cols = tf.logical_and(tf.range(w) >= left, tf.range(w) < left + box_w)
+    inside = tf.logical_and(rows[:, None], cols[None, :])[None, :, :, None]
+    inside = tf.logical_and(inside, u[3] < spec.erase)
+    return tf.where(inside, tf.reduce_mean(clip), clip)
+
+
+def mixup(clips: tf.Tensor, labels: tf.Tensor, seed, alpha: float):
+    """Blend each clip of a batch with another one of the batch (and their one-hot labels), by
+    a weight from Beta(alpha, alpha) folded to at least 1/2, so every clip stays mostly itself."""
+    n = tf.shape(clips)[0]
+    s = tf.random.experimental.stateless_split(seed, 2)
+    a = tf.random.stateless_gamma([n], s[0], alpha)
+    b = tf.random.stateless_gamma([n], s[1], alpha)
+    weight = a / (a + b)
+    weight = tf.maximum(weight, 1.0 - weight)
+    partner = tf.roll(tf.range(n), shift=1, axis=0)
+    w_clip = tf.reshape(weight, [-1, 1, 1, 1, 1])
+    w_label = tf.reshape(weight, [-1, 1])
+    mixed = w_clip * clips + (1.0 - w_clip) * tf.gather(clips, partner)
+    return mixed, w_label * labels + (1.0 - w_label) * tf.gather(labels, partner)
 
 
 def training_clip(dense_frames: tf.Tensor, seed, n: int, spec: Augmentation) -> tf.Tensor:

@@ -20,7 +20,7 @@ from har.config import SEQUENCE_LENGTH
 from har.data.video import sample_indices
 from har.errors import TrainingError
 from har.models.architectures import build_model
-from har.training.augment import DEFAULT_AUGMENTATION, Augmentation, training_clip
+from har.training.augment import DEFAULT_AUGMENTATION, Augmentation, mixup, training_clip
 from har.training.recipe import TrainConfig
 
 
@@ -109,9 +109,11 @@ def augmented_dataset(
     seed: int,
     frames: int = SEQUENCE_LENGTH,
     spec: Augmentation = DEFAULT_AUGMENTATION,
+    mix: float = 0.0,
 ) -> tf.data.Dataset:
     """An endless stream of augmented training clips: every pass over `x` in a new seeded order,
-    each clip a new view (temporal jitter over x's frames) with its own crop, flip and colors.
+    each clip a new view (temporal jitter over x's frames) with its own crop, flip and colors;
+    with `mix` > 0, clips are blended in pairs (mixup, Beta(mix, mix) weights).
 
     `x` holds each video's frames, uint8 (N, D, H, W, 3) with D >= frames (D > frames gives
     temporal jitter). A generator feeds indices and seeds, so no copy of `x` enters the graph.
@@ -133,10 +135,16 @@ def augmented_dataset(
         lambda clip, label, s: (
             training_clip(clip, s, frames, spec),
             tf.one_hot(label, num_classes),
+            s,
         ),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if mix > 0:  # blend clips within a batch; the batch's first seed draws the weights
+        ds = ds.map(lambda x, y, s: mixup(x, y, s[0] + 1, mix), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, y, s: (x, y))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
@@ -188,7 +196,14 @@ def train_model(
     steps = -(-len(x_train) // config.batch_size)
     if recipe.augment:
         train_ds = augmented_dataset(
-            x_train, y_train, num_classes, config.batch_size, config.seed, model.input_shape[1]
+            x_train,
+            y_train,
+            num_classes,
+            config.batch_size,
+            config.seed,
+            model.input_shape[1],
+            Augmentation(**recipe.augmentation),
+            recipe.mixup,
         )
     else:
         if x_train.shape[1] != model.input_shape[1]:  # more frames than the model takes
