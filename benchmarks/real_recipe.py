@@ -37,11 +37,15 @@ from har.training.recipe import RECIPES, TrainConfig  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results" / "real_recipe.json"
 
 
-def run_one(data, arch: str, recipe: str, seed: int, epochs: int | None) -> dict:
+def run_one(data, arch: str, recipe: str, seed: int, epochs: int | None, keep=None) -> dict:
     config = TrainConfig(arch, recipe=recipe, seed=seed, epochs=epochs)
     load = os.getloadavg()[0]
     start = time.perf_counter()
     result, report, card = train_and_evaluate(data, config, f"{arch}-{recipe}-{seed}")
+    if keep is not None:  # the model itself, to look at (or ship: make real-models retrains it)
+        from har.models.registry import save_model
+
+        save_model(result.model, card, keep, overwrite=True)
     per_class = {c: m["recall"] for c, m in report.per_class.items()}
     return {
         "model": arch,
@@ -135,6 +139,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, help="cap every run's epochs (a quick look)")
     parser.add_argument("--open-set", action="store_true", help="leave-one-class-out runs too")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--keep-models", type=Path, help="save every trained model here")
     parser.add_argument(
         "--resume", action="store_true", help="keep --out's runs of the same split; run the rest"
     )
@@ -161,7 +166,9 @@ def main() -> int:
             for recipe in args.recipes:
                 if (arch, recipe, seed) in done:
                     continue
-                record = run_one(datasets[frames[recipe]], arch, recipe, seed, args.epochs)
+                record = run_one(
+                    datasets[frames[recipe]], arch, recipe, seed, args.epochs, args.keep_models
+                )
                 records.append(record)
                 print(json.dumps(record), flush=True)
                 save(args, info, split, records, open_sets)

@@ -31,7 +31,8 @@ def main() -> int:
     parser.add_argument("--classes", nargs="+", default=list(PAPER_CLASSES))
     parser.add_argument("--suffix", default="paper4", help="name suffix: <arch>-<suffix>")
     parser.add_argument("--models", nargs="+", default=["lrcn", "convlstm"])
-    parser.add_argument("--seed", type=int, default=27)
+    parser.add_argument("--seed", type=int, default=27, help="the split's seed")
+    parser.add_argument("--train-seed", type=int, help="the training's seed (default: --seed)")
     parser.add_argument("--skip-random", action="store_true", help="no random-split run")
     parser.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE)
     parser.add_argument("--dataset-name", help="what the data is, for the cards (default: folder)")
@@ -51,7 +52,8 @@ def main() -> int:
     rows = []
     for arch in args.models:
         name = f"{arch}-{args.suffix}"
-        config = TrainConfig(architecture=arch, seed=args.seed, recipe=args.recipe)
+        seed = args.seed if args.train_seed is None else args.train_seed
+        config = TrainConfig(architecture=arch, seed=seed, recipe=args.recipe)
         result, report, card = train_and_evaluate(splits["group"], config, name, ProgressListener())
         if args.dataset_name:
             card.dataset["name"] = args.dataset_name
