@@ -10,7 +10,7 @@ import uuid
 
 import streamlit as st
 
-from app_camera import MAX_SECONDS, recorder
+from app_camera import MAX_SECONDS, Received, receive_recording, recorder
 from app_common import UPLOAD_TYPES, setup_page
 from har.data import own_datasets as own
 from har.errors import HarError
@@ -45,7 +45,7 @@ def picker_ui() -> own.OwnDataset | None:
     names = [d.name for d in datasets]
     left, right = st.columns([2, 1])
     with right.form("new_dataset", clear_on_submit=True, border=False):
-        typed = st.text_input("New dataset", placeholder="e.g. MyGestures")
+        typed = st.text_input("New dataset", placeholder="e.g. MyGestures", key="own_new_dataset")
         if st.form_submit_button("Create dataset"):
             try:
                 st.session_state["own_dataset"] = own.create_dataset(typed).name
@@ -87,7 +87,7 @@ def summary_ui(dataset: own.OwnDataset) -> None:
 
 def add_class_ui(dataset: own.OwnDataset) -> None:
     with st.form(f"add_class_{dataset.name}", clear_on_submit=True, border=False):
-        typed = st.text_input("New class", placeholder="e.g. WaveHello")
+        typed = st.text_input("New class", placeholder="e.g. WaveHello", key="own_new_class")
         if st.form_submit_button("Add class"):
             try:
                 own.add_class(dataset.name, typed)
@@ -97,14 +97,14 @@ def add_class_ui(dataset: own.OwnDataset) -> None:
                 st.error(str(exc))
 
 
-def record_ui(dataset: own.OwnDataset, cls: str) -> None:
+def record_ui(dataset: own.OwnDataset, cls: str, received: Received) -> None:
     token_key = f"own_session_{dataset.name}"
     if token_key not in st.session_state:
         st.session_state[token_key] = uuid.uuid4().hex
     session = st.session_state[token_key]
     left, right = st.columns([3, 2])
     with left:
-        received = recorder(
+        recorder(
             "own_camera",
             {"page": "dataset", "dataset": dataset.name, "class": cls, "session": session},
         )
@@ -112,7 +112,11 @@ def record_ui(dataset: own.OwnDataset, cls: str) -> None:
         received.show()
         group = own.session_group(own.open_dataset(dataset.name), session)
         st.markdown(f"Recordings go to **{cls}**, group **g{group:02d}** (this session).")
-        if st.button("New group", help="Changed place, light, clothes or person? Start one."):
+        if st.button(
+            "New group",
+            key="own_new_group",
+            help="Changed place, light, clothes or person? Start one.",
+        ):
             st.session_state[token_key] = uuid.uuid4().hex
             st.rerun()
 
@@ -126,7 +130,7 @@ def upload_ui(dataset: own.OwnDataset, cls: str) -> None:
         accept_multiple_files=True,
         key=f"{batch_key}_{st.session_state[batch_key]}",
     )
-    if files and st.button(f"Add {len(files)} file(s) to {cls}", type="primary"):
+    if files and st.button(f"Add {len(files)} file(s) to {cls}", type="primary", key="own_add"):
         with st.spinner("Checking and storing the clips..."):
             report = own.add_uploads(
                 dataset.name, cls, [(f.name, f.getvalue()) for f in files], uuid.uuid4().hex
@@ -182,7 +186,7 @@ def clips_ui(dataset: own.OwnDataset, cls: str) -> None:
 def class_admin_ui(dataset: own.OwnDataset, cls: str) -> None:
     with st.expander(f"Rename or delete {cls}"):
         with st.form(f"rename_{dataset.name}_{cls}", border=False):
-            typed = st.text_input("New name", value=cls)
+            typed = st.text_input("New name", value=cls, key=f"own_rename_{cls}")
             if st.form_submit_button("Rename class"):
                 try:
                     own.rename_class(dataset.name, cls, typed)
@@ -190,13 +194,16 @@ def class_admin_ui(dataset: own.OwnDataset, cls: str) -> None:
                     st.rerun()
                 except HarError as exc:
                     st.error(str(exc))
-        sure = st.checkbox(f"Delete {cls} and its {len(dataset.get(cls).clips)} clip(s)")
-        if st.button("Delete class", disabled=not sure):
+        sure = st.checkbox(
+            f"Delete {cls} and its {len(dataset.get(cls).clips)} clip(s)", key=f"own_sure_{cls}"
+        )
+        if st.button("Delete class", disabled=not sure, key="own_delete_class"):
             own.delete_class(dataset.name, cls)
             st.rerun()
 
 
 try:
+    received = receive_recording("own_camera")  # first: the counts below include it
     dataset = picker_ui()
     if dataset is not None:
         summary_ui(dataset)
@@ -214,10 +221,10 @@ try:
                 "Add clips by", ["Recording", "Uploading"], horizontal=True, key="own_how"
             )
             if how == "Recording":
-                record_ui(dataset, cls)
+                record_ui(dataset, cls, received)
             else:
                 upload_ui(dataset, cls)
-            dataset = own.open_dataset(dataset.name)  # with what was just added
+            dataset = own.open_dataset(dataset.name)  # with what was just uploaded
             clips_ui(dataset, cls)
             class_admin_ui(dataset, cls)
 except HarError as exc:

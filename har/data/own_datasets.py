@@ -129,9 +129,15 @@ class OwnDataset:
         for c in self.classes:
             have = len(c.groups) if mode == "group" else len(c.clips)
             if have < need:
-                what = "groups (sessions or batches)" if mode == "group" else "clips"
+                what = "group" if mode == "group" else "clip"
                 gaps.append(
-                    f"{c.name}: {have} {what}, {need - have} more needed for the {mode} split."
+                    f"{c.name}: {have} {what}{'' if have == 1 else 's'}, {need - have} more "
+                    f"needed for the {mode} split"
+                    + (
+                        " (record another session or upload another batch)."
+                        if mode == "group"
+                        else "."
+                    )
                 )
         return gaps
 
