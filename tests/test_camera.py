@@ -106,11 +106,13 @@ def launch(p, y4m: Path | None, flags=CAMERA):
     return p.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
-def open_camera(page, url: str, source: str):
-    """Open Predict, choose a camera source; the component's frame once it has started."""
+def open_camera(page, url: str | None, source: str):
+    """Open Predict (at `url`, or already open), choose a camera source; the component's
+    frame once it has started."""
     from playwright.sync_api import expect
 
-    page.goto(url, timeout=60_000)
+    if url is not None:
+        page.goto(url, timeout=60_000)
     page.get_by_text(source, exact=True).click(timeout=120_000)
     camera = page.frame_locator("iframe[title*='har_camera']")
     expect(camera.locator("#app")).not_to_have_attribute("data-state", "starting", timeout=60_000)
@@ -188,7 +190,7 @@ def record_then_refresh(page, camera) -> None:
 
 def live_answers(page) -> tuple[str, ...]:
     text = visible_text(page)
-    return tuple(re.findall(r"^(\S+)\n(\d+% confidence)", text, flags=re.M))
+    return tuple(re.findall(r"^(\S+)\n+(\d+% confidence)", text, flags=re.M))
 
 
 @pytest.mark.browser
@@ -213,4 +215,89 @@ def test_live_answers_follow_the_camera(server, tmp_path):
         rate = float(re.search(r"([\d.]+) answers a second", visible_text(page)).group(1))
         print(f"live: {rate} answers a second; answers seen: {sorted(seen)}")
         assert rate > 0
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_own_classes_recorded_and_uploaded_trained_and_used_live(server, tmp_path):
+    """The loop of the issue: a 2-class dataset from recordings (one class) and a zip upload
+    (the other), trained for one epoch on Retrain, then its model answers live on Predict."""
+    import zipfile
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from har.data.encode import write_mp4
+    from har.data.synthetic import render_clip
+
+    y4m = write_y4m(tmp_path / "taichi.y4m", "TaiChi", seconds=3)
+    batch = tmp_path / "horses.zip"
+    with zipfile.ZipFile(batch, "w") as z:  # three folders: three groups
+        for g in (1, 2, 3):
+            clip = render_clip("HorseRace", g, 1, size=(160, 120), seconds=1.5)
+            z.write(write_mp4(tmp_path / f"h{g}.mp4", clip), f"day{g}/horse.mp4")
+    junk = tmp_path / "holiday.mp4"
+    junk.write_text("not a video\n" * 50)
+    with sync_playwright() as p:
+        browser = launch(p, y4m)
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.goto(f"{server}/Your_classes", timeout=60_000)
+        page.get_by_label("New dataset").fill("Mine", timeout=120_000)
+        page.get_by_role("button", name="Create dataset").click()
+        for name in ("Stretch", "Horse"):
+            page.get_by_label("New class").fill(name)
+            page.get_by_role("button", name="Add class").click()
+            expect(page.get_by_test_id("stRadio").get_by_text(name)).to_be_visible(timeout=60_000)
+
+        # Stretch: three recording sessions, "New group" between them
+        page.get_by_test_id("stRadio").get_by_text("Stretch", exact=True).click()
+        camera = page.frame_locator("iframe[title*='har_camera']")
+        for group in (1, 2, 3):
+            record(camera, 1.2)
+            expect(page.get_by_text(f"v_Stretch_g{group:02d}_c01.mp4")).to_be_visible(
+                timeout=60_000
+            )
+            if group < 3:
+                page.get_by_role("button", name="New group").click()
+                expect(page.get_by_text(f"group g{group + 1:02d} (this session)")).to_be_visible()
+
+        # Horse: one batch, a zip of three folders and a file that is no video
+        page.get_by_test_id("stRadio").get_by_text("Horse", exact=True).click()
+        page.get_by_text("Uploading", exact=True).click()
+        page.locator("input[type=file]").set_input_files([str(batch), str(junk)])
+        page.get_by_role("button", name="Add 2 file(s) to Horse").click(timeout=60_000)
+        expect(page.get_by_text("Added 3 clip(s) to Horse (group g04, g05, g06)")).to_be_visible(
+            timeout=120_000
+        )
+        expect(page.get_by_text("holiday.mp4")).to_be_visible()
+        expect(page.get_by_text("Ready to train")).to_be_visible()
+
+        # Retrain on it for one epoch, save the model
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Retrain").click()
+        page.get_by_text("Your dataset: Mine").click(timeout=120_000)
+        epochs = page.get_by_role("spinbutton", name="Max epochs")
+        epochs.fill("1")
+        epochs.press("Enter")
+        classes = page.get_by_test_id("stMultiSelect").filter(has_text="Classes")
+        for name in ("Horse", "Stretch"):  # the choice made for the synthetic data may not fit
+            if name not in classes.inner_text():
+                classes.locator("input").fill(name)
+                classes.locator("input").press("Enter")
+            expect(classes).to_contain_text(name)
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_text("Finished in")).to_be_visible(timeout=600_000)
+        page.get_by_label("Save the LRCN model as").fill("lrcn-mine")
+        page.get_by_role("button", name="Save to the model registry").click()
+        expect(page.get_by_text("Saved as lrcn-mine")).to_be_visible(timeout=60_000)
+
+        # Predict, live: the new model answers beside the default ones
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Predict").click()
+        open_camera(page, None, "Live")  # the same session: the model just saved is chosen
+        expect(page.get_by_text("lrcn-mine", exact=True).last).to_be_visible(timeout=120_000)
+        answers = page.get_by_text("% confidence")
+        expect(answers).to_have_count(3, timeout=120_000)
+        text = visible_text(page)
+        answer = re.search(r"^lrcn-mine\n+(\S+)\n+\d+% confidence", text, flags=re.M)
+        assert answer and answer.group(1) in ("Horse", "Stretch"), text
         browser.close()
