@@ -6,6 +6,7 @@ bounded disk use) and app_camera.py draws the recorder.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import streamlit as st
@@ -22,6 +23,11 @@ st.markdown(
     "or upload a few clips of each, then train on **Retrain** (pick *Your dataset* there). "
     "Predict and its live camera then use the model you saved."
 )
+st.caption(
+    f"Aim for {own.SUGGESTED_CLIPS[0]}+ clips per class ({own.SUGGESTED_CLIPS[1]}+ is better), "
+    f"from at least {own.GROUPS_FOR_SPLIT} sessions or batches each: the group split needs "
+    f"{own.GROUPS_FOR_SPLIT} groups per class."
+)
 low, high = own.SUGGESTED_CLIPS
 with st.expander("How many clips, and what is a group?"):
     st.markdown(
@@ -37,6 +43,11 @@ with st.expander("How many clips, and what is a group?"):
         "- Clips are stored upright, at most 320x240 (UCF50's size; the models see 64x64), "
         f"in your data folder ({own.datasets_dir()})."
     )
+
+
+def plain(text: str) -> str:
+    """A file name as text, never markup (uploaded names are whatever the uploader chose)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$:])", r"\\\1", text)
 
 
 def picker_ui() -> own.OwnDataset | None:
@@ -149,7 +160,7 @@ def upload_ui(dataset: own.OwnDataset, cls: str) -> None:
         if report.skipped:
             st.warning(
                 f"Skipped {len(report.skipped)} file(s); the rest were kept:\n\n"
-                + "\n".join(f"- `{name}`: {why}" for name, why in report.skipped)
+                + "\n".join(f"- {plain(name)}: {why}" for name, why in report.skipped)
             )
 
 
@@ -159,10 +170,10 @@ def clip_ui(dataset: own.OwnDataset, clip: own.OwnClip) -> None:
     except HarError as exc:
         st.caption(str(exc))
     seconds = f" · {clip.seconds:.1f} s" if clip.seconds else ""
-    st.caption(f"g{clip.group:02d} c{clip.clip:02d}{seconds}", help=clip.origin or None)
+    st.caption(f"g{clip.group:02d} c{clip.clip:02d}{seconds}", help=plain(clip.origin) or None)
     with st.popover("Clip", width="stretch"):
         st.video(str(clip.path))
-        st.caption(f"{clip.path.name}" + (f" · from {clip.origin}" if clip.origin else ""))
+        st.caption(plain(clip.path.name) + (f" · from {plain(clip.origin)}" if clip.origin else ""))
         others = [c for c in dataset.class_names if c != clip.label]
         if others:
             to = st.selectbox("Move to", others, key=f"to_{clip.key}")

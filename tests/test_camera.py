@@ -149,6 +149,8 @@ def test_record_a_clip_see_both_models_and_lose_nothing_on_a_refresh(server, tmp
     with sync_playwright() as p:
         browser = launch(p, y4m)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        urls = []
+        page.on("request", lambda request: urls.append(request.url))
         camera = open_camera(page, f"{server}/Predict", "Record")
         record(camera, 2.0)
         # the recording goes through the upload's door: both models, the frames they saw
@@ -167,6 +169,8 @@ def test_record_a_clip_see_both_models_and_lose_nothing_on_a_refresh(server, tmp
         expect(page.get_by_text("Recovered a recording")).to_be_visible(timeout=60_000)
         assert len(list_recordings()) == 2
         expect(answer_headings(page)).to_have_count(2, timeout=120_000)
+        elsewhere = [u for u in urls if not u.startswith((server, "blob:", "data:"))]
+        assert urls and not elsewhere  # no CDN, nothing fetched from another host
         browser.close()
 
         # no camera, and a camera the person refused: sentences, no traceback

@@ -226,7 +226,7 @@ def test_page_makes_a_dataset_adds_classes_and_uploads_a_batch(clip):
     at.button(key="own_add").click().run()
     assert not at.exception
     assert "Added 1 clip(s) to Wave (group g01)" in at.success[0].value
-    assert "holiday.mp4" in at.warning[-1].value and "not a video" in at.warning[-1].value
+    assert "holiday\\.mp4" in at.warning[-1].value and "not a video" in at.warning[-1].value
     table = at.dataframe[0].value
     assert dict(zip(table["Class"], table["Clips"], strict=True)) == {"Clap": 0, "Wave": 1}
     assert len(at.image) == 1  # a thumbnail per clip

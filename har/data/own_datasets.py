@@ -114,7 +114,8 @@ class OwnDataset:
         for c in self.classes:
             if c.name == name:
                 return c
-        raise DatasetError(f"Dataset {self.name} has no class {name}.")
+        shown = name if NAME.match(str(name)) else "of that name"  # never echo markup
+        raise DatasetError(f"Dataset {self.name} has no class {shown}.")
 
     def missing(self, mode: str = "group") -> list[str]:
         """What the dataset lacks before a model can train on it, one sentence each."""

@@ -8,6 +8,9 @@ The header's frame count is not trusted: it is missing in live WebM/MKV recordin
 MPEG-PS files and high in truncated AVIs. Before decoding we count the packets in OpenCV's
 raw mode (demuxing only, well under a millisecond); the decode pass then checks that count,
 and only if it disagrees is the selection redone from the decoded count in a second pass.
+
+Frames already in memory (the live camera's last seconds) go through sample_frames: the same
+sampler, the same resize and the same ClipFrames as a file of those frames.
 """
 
 from __future__ import annotations
