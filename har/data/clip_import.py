@@ -26,6 +26,7 @@ import numpy as np
 from har.config import VIDEO_EXTENSIONS
 from har.data.encode import write_mp4
 from har.errors import DiskFullError, VideoError
+from har.utils.files import atomic_path
 
 MIN_SECONDS = 1.0  # shorter than this shows too little of an action to learn from
 MAX_SECONDS = 60.0  # longer: trim it to the action (UCF50's clips average 7 s)
@@ -245,3 +246,29 @@ def unpack(name: str, data: bytes, workdir: Path) -> tuple[list[Incoming], list[
     if not files and not skipped:
         skipped.append((name, "holds no files"))
     return files, skipped
+
+
+def middle_frame_jpeg(path: Path, cached: Path, width: int = 160) -> bytes:
+    """A JPEG of a clip's middle frame, `width` wide, kept at `cached` for next time."""
+    if cached.exists():
+        return cached.read_bytes()
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    frame = None
+    for _ in range(max(count // 2, 0) + 1):
+        ok, image = cap.read()
+        if not ok:
+            break
+        frame = image
+    cap.release()
+    if frame is None:
+        raise VideoError(f"{path.name} has no frame to show.")
+    height = max(2, round(frame.shape[0] * width / frame.shape[1]))
+    small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    try:
+        with atomic_path(cached) as tmp:
+            tmp.write_bytes(data)
+    except OSError:
+        pass  # a thumbnail is a convenience: shown, just not cached
+    return data

@@ -27,10 +27,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from har.config import user_data_dir
-from har.data.clip_import import MIN_SECONDS, check_free_space, disk_errors, store_clip, unpack
+from har.data.clip_import import (
+    MIN_SECONDS,
+    check_free_space,
+    disk_errors,
+    middle_frame_jpeg,
+    store_clip,
+    unpack,
+)
 from har.data.ucf import CLIP_NAME
 from har.errors import DatasetError, DiskFullError, VideoError
-from har.utils.files import atomic_path, write_json
+from har.utils.files import write_json
 
 META = ".har-dataset.json"
 RENAME_JOURNAL = ".rename.json"
@@ -463,34 +470,10 @@ def _workdir(dataset: OwnDataset) -> Iterator[Path]:
         yield Path(work)
 
 
-def thumbnail(clip: OwnClip, width: int = 160) -> bytes:
+def thumbnail(clip: OwnClip) -> bytes:
     """A JPEG of the clip's middle frame, cached in the dataset's .thumbs folder."""
     import hashlib
 
-    import cv2
-
     stat = clip.path.stat()
     key = hashlib.sha1(f"{clip.key}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-    cached = clip.path.parent.parent / ".thumbs" / f"{key[:20]}.jpg"
-    if cached.exists():
-        return cached.read_bytes()
-    cap = cv2.VideoCapture(str(clip.path), cv2.CAP_FFMPEG)
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    frame = None
-    for _ in range(max(count // 2, 0) + 1):
-        ok, image = cap.read()
-        if not ok:
-            break
-        frame = image
-    cap.release()
-    if frame is None:
-        raise VideoError(f"{clip.path.name} has no frame to show.")
-    height = max(2, round(frame.shape[0] * width / frame.shape[1]))
-    small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-    data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
-    try:
-        with atomic_path(cached) as tmp:
-            tmp.write_bytes(data)
-    except OSError:
-        pass  # a thumbnail is a convenience: shown, just not cached
-    return data
+    return middle_frame_jpeg(clip.path, clip.path.parent.parent / ".thumbs" / f"{key[:20]}.jpg")
