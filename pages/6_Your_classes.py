@@ -217,7 +217,8 @@ try:
     received = receive_recording("own_camera")  # first: the counts below include it
     dataset = picker_ui()
     if dataset is not None:
-        summary_ui(dataset)
+        with st.container():  # one block however much it holds: the camera below stays put
+            summary_ui(dataset)
         add_class_ui(dataset)
         if not dataset.classes:
             st.info("Add a class: name an action, like WaveHello or Clap.")

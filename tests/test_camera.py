@@ -113,7 +113,7 @@ def open_camera(page, url: str | None, source: str):
 
     if url is not None:
         page.goto(url, timeout=60_000)
-    page.get_by_text(source, exact=True).click(timeout=120_000)
+    page.get_by_text(source, exact=True).click(timeout=180_000)  # first: models load
     camera = page.frame_locator("iframe[title*='har_camera']")
     expect(camera.locator("#app")).not_to_have_attribute("data-state", "starting", timeout=60_000)
     return camera
@@ -136,6 +136,7 @@ def record(camera, seconds: float) -> None:
 
     expect(camera.locator("#app")).to_have_attribute("data-state", "ready", timeout=60_000)
     camera.get_by_role("button", name="Record").click()
+    expect(camera.locator("#app")).to_have_attribute("data-state", "recording")
     wait_for_timer(camera, seconds)
     camera.get_by_role("button", name="Stop").click()
 
@@ -187,7 +188,10 @@ def test_record_a_clip_see_both_models_and_lose_nothing_on_a_refresh(server, tmp
 
 
 def record_then_refresh(page, camera) -> None:
+    from playwright.sync_api import expect
+
     camera.get_by_role("button", name="Record").click()
+    expect(camera.locator("#app")).to_have_attribute("data-state", "recording")
     wait_for_timer(camera, 1.5)
     page.reload()
 

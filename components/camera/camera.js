@@ -266,6 +266,8 @@ const maxSeconds = () => Number(state.args.max_seconds) || 5;
 const minSeconds = () => Number(state.args.min_seconds) || 1;
 
 async function record(mime) {
+  $("record").disabled = true;
+  $("timer").textContent = ""; // not the last recording's length
   const rec = { id: newId(), mime, context: state.args.context || {}, started: Date.now() };
   state.current = rec;
   let n = 0;
