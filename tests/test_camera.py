@@ -113,7 +113,7 @@ def open_camera(page, url: str | None, source: str):
 
     if url is not None:
         page.goto(url, timeout=60_000)
-    page.get_by_text(source, exact=True).click(timeout=180_000)  # first: models load
+    page.get_by_text(source, exact=True).click(timeout=300_000)  # first: models load
     camera = page.frame_locator("iframe[title*='har_camera']")
     expect(camera.locator("#app")).not_to_have_attribute("data-state", "starting", timeout=60_000)
     return camera
