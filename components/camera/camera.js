@@ -315,6 +315,7 @@ async function record(mime) {
     send(rec, blob);
   };
   recorder.start(250);
+  rec.started = Date.now(); // the length counts from here, not from the click
   setState("recording");
   $("record").disabled = true;
   $("stop").disabled = false;
