@@ -199,6 +199,10 @@ def record_then_refresh(page, camera) -> None:
     camera.get_by_role("button", name="Record").click()
     expect(camera.locator("#app")).to_have_attribute("data-state", "recording")
     wait_for_timer(camera, 1.5)
+    deadline = time.monotonic() + 30  # until a second of it is in the browser's outbox
+    while camera.locator("#app").evaluate("() => window.harCamera.savedChunks") < 4:
+        assert time.monotonic() < deadline, "the recording's chunks never reached IndexedDB"
+        time.sleep(0.05)
     page.reload()
 
 

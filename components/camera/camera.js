@@ -272,6 +272,7 @@ async function record(mime) {
   state.current = rec;
   let n = 0;
   let saving = Promise.resolve();
+  state.savedChunks = 0;
   const memory = []; // the same chunks in memory: a browser without IndexedDB still sends
   try {
     await db.put(rec);
@@ -285,7 +286,10 @@ async function record(mime) {
     memory.push(event.data);
     const k = n++;
     rec.last = Date.now();
-    saving = saving.then(() => db.chunk(rec.id, k, event.data).then(() => db.put(rec))).catch(() => {});
+    saving = saving
+      .then(() => db.chunk(rec.id, k, event.data).then(() => db.put(rec)))
+      .then(() => (state.savedChunks = k + 1)) // in the outbox: survives a refresh
+      .catch(() => {});
   };
   recorder.onstop = async () => {
     clearInterval(state.timer);
