@@ -127,8 +127,10 @@ def recording_source_ui(prefix: str) -> Path | None:
         received = recorder(f"{prefix}camera", {"page": "predict"})
     if received.path is not None:
         st.session_state[choice_key] = received.path
+    if received.message:  # kept until the next recording: a rerun does not wipe it
+        st.session_state[f"{prefix}camera_said"] = received
     with right:
-        received.show()
+        st.session_state.get(f"{prefix}camera_said", received).show()
         recordings = list_recordings()
         if not recordings:
             st.info(
