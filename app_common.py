@@ -27,6 +27,7 @@ PAGES = [
     ("pages/3_Retrain.py", "Retrain", ":material/model_training:"),
     ("pages/4_Models.py", "Models", ":material/upload_file:"),
     ("pages/5_Explain.py", "Explain", ":material/insights:"),
+    ("pages/6_Your_classes.py", "Your classes", ":material/video_camera_front:"),
 ]
 
 
@@ -162,8 +163,11 @@ def card_summary(card) -> str:
 UPLOAD_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
 
 
-def video_source_ui(prefix: str = "", labelled: bool = True) -> tuple[Path | None, str | None]:
-    """Sample gallery by class (shipped samples, plus UCF50 clips when set) or an upload.
+def video_source_ui(
+    prefix: str = "", labelled: bool = True, predictors: dict | None = None
+) -> tuple[Path | None, str | None]:
+    """Sample gallery by class (shipped samples, plus UCF50 clips when set), an upload, or a
+    camera recording; with `predictors`, also the live camera (which draws its own answers).
 
     Returns the video's path and, for a gallery clip, its true class. `prefix` keeps the
     widget keys of two pages apart; `labelled` adds "(sample)" / "(UCF50)" to the classes.
@@ -172,7 +176,15 @@ def video_source_ui(prefix: str = "", labelled: bool = True) -> tuple[Path | Non
     from har.data.uploads import save_upload
 
     left, middle, right = st.columns(3)
-    choice = left.radio("Video", ["Sample clip", "Upload"], horizontal=True, key=f"{prefix}source")
+    sources = ["Sample clip", "Upload", "Record"] + (["Live"] if predictors is not None else [])
+    choice = left.radio("Video", sources, horizontal=True, key=f"{prefix}source")
+    if choice in ("Record", "Live"):  # the camera (app_camera.py)
+        from app_camera import live_ui, recording_source_ui
+
+        if choice == "Live":
+            live_ui(predictors)
+            return None, None
+        return recording_source_ui(prefix), None
     if choice == "Upload":
         uploaded = st.file_uploader("Upload a video", type=UPLOAD_TYPES, key=f"{prefix}upload")
         if uploaded is None:

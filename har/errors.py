@@ -19,3 +19,7 @@ class ModelError(HarError):
 
 class TrainingError(HarError):
     """Training cannot start or continue with the given data and settings."""
+
+
+class DiskFullError(HarError):
+    """The disk (or quota) has no room for what the user asked to store."""

@@ -113,7 +113,7 @@ st.title("Predict")
 predictors = models_ui(key="models")
 
 try:
-    path, truth = video_source_ui("sample_")
+    path, truth = video_source_ui("sample_", predictors=predictors)
     if path is not None:
         try:
             result = predict_video(path, predictors)

@@ -11,6 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from app_common import forget_models, scan_dataset, setup_page
+from har.data.own_datasets import retrain_sources
 from har.data.synthetic import SYNTHETIC_CLASSES
 from har.errors import HarError
 from har.training.jobs import JobSpec, get_job, list_jobs, start_job
@@ -23,10 +24,14 @@ STATUS_ICONS = {"done": "✅", "stopped": "⏹️", "failed": "❌"}
 def settings_ui(running: list) -> JobSpec | None:
     """The new run's settings; a checked JobSpec once the user presses Start, else None."""
     root = st.session_state.get("ucf50_root")
-    sources = ["Synthetic (generated on demand)"] + (["UCF50 folder"] if root else [])
+    own = retrain_sources()  # "Your dataset: <name>" -> (folder, classes), from Your classes
+    sources = ["Synthetic (generated on demand)"] + (["UCF50 folder"] if root else []) + [*own]
     source = st.radio("Data", sources, horizontal=True, key="rt_source")
     synthetic = source.startswith("Synthetic")
-    available = SYNTHETIC_CLASSES if synthetic else scan_dataset(str(root)).classes
+    if source in own:
+        root, available = own[source]
+    else:
+        available = SYNTHETIC_CLASSES if synthetic else scan_dataset(str(root)).classes
     classes = st.multiselect(
         "Classes (two or more)", available, default=list(available[:2]), key="rt_classes"
     )

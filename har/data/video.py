@@ -8,6 +8,9 @@ The header's frame count is not trusted: it is missing in live WebM/MKV recordin
 MPEG-PS files and high in truncated AVIs. Before decoding we count the packets in OpenCV's
 raw mode (demuxing only, well under a millisecond); the decode pass then checks that count,
 and only if it disagrees is the selection redone from the decoded count in a second pass.
+
+Frames already in memory (the live camera's last seconds) go through sample_frames: the same
+sampler, the same resize and the same ClipFrames as a file of those frames.
 """
 
 from __future__ import annotations
@@ -179,7 +182,7 @@ def _decode_selected(
             if ok and frame is not None:
                 source_size = (frame.shape[1], frame.shape[0])
                 for size in wanted[count]:
-                    found[count, size] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                    found[count, size] = _resize(frame, size)
         count += 1
     return found, count, source_size
 
@@ -263,6 +266,15 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
         missing = [i for i, size in needed if (i, size) not in found]
         if missing:
             raise VideoError(f"Frame {missing[0]} of {p.name} could not be decoded; re-encode it.")
+    return _assemble(found, count, shapes, info["fps"], source_size, info, str(path))
+
+
+def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The one resize of every sampled frame, from a file or a camera (same pixels for both)."""
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _assemble(found, count, shapes, fps, source_size, info, source) -> list[ClipFrames]:
     clips = []
     for n, size in shapes:
         indices = sample_indices(count, n)
@@ -272,12 +284,33 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
                 pixels=np.ascontiguousarray(bgr[..., ::-1]),  # BGR -> RGB, all frames at once
                 indices=indices,
                 frame_count=count,
-                fps=info["fps"],
+                fps=fps,
                 width=source_size[0] or info["width"],
                 height=source_size[1] or info["height"],
                 padded=count < n,
-                source=str(path),
+                source=source,
                 header_frame_count=info["frame_count"],
             )
         )
     return clips
+
+
+def sample_frames(
+    frames: Sequence[np.ndarray],
+    shapes: Sequence[tuple[int, tuple[int, int]]],
+    fps: float = 0.0,
+    source: str = "camera",
+) -> list[ClipFrames]:
+    """Frames already in memory (BGR, oldest first, e.g. a camera's last seconds), sampled
+    and resized exactly as read_clips samples a file of the same frames."""
+    shapes = [(int(n), (int(size[0]), int(size[1]))) for n, size in shapes]
+    if not len(frames):
+        raise VideoError("No camera frames yet; wait for the camera to start.")
+    found = {
+        (i, size): _resize(frames[i], size)
+        for i, sizes in _wanted(len(frames), shapes).items()
+        for size in sizes
+    }
+    height, width = frames[0].shape[:2]
+    info = {"width": width, "height": height, "frame_count": 0}
+    return _assemble(found, len(frames), shapes, fps, (width, height), info, source)

@@ -5,7 +5,13 @@ predict (`predict_video` for a file, `Predictor.predict_batch` for clips already
 """
 
 from har.inference.prediction import RUNTIME_NAMES, Prediction, VideoPrediction
-from har.inference.predictor import Predictor, decode_video, load_predictors, predict_video
+from har.inference.predictor import (
+    Predictor,
+    decode_video,
+    load_predictors,
+    predict_frames,
+    predict_video,
+)
 from har.inference.spec import DEFAULT_SPEC, InputSpec
 
 __all__ = [
@@ -17,5 +23,6 @@ __all__ = [
     "VideoPrediction",
     "decode_video",
     "load_predictors",
+    "predict_frames",
     "predict_video",
 ]

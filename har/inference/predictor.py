@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from har.data.video import ClipFrames, read_clips
+from har.data.video import ClipFrames, read_clips, sample_frames
 from har.evaluation.calibration import calibrate
 from har.inference.prediction import Prediction, VideoPrediction
 from har.inference.runtime import Runtime, open_runtime, tensorflow_runtime
@@ -132,10 +132,29 @@ def predict_video(
     models = list(predictors.values()) if isinstance(predictors, dict) else list(predictors)
     start = time.perf_counter()
     clips = decode_video(path, [p.spec for p in models])
-    decode_seconds = time.perf_counter() - start
+    return _predict_clips(clips, models, time.perf_counter() - start, str(path))
+
+
+def predict_frames(
+    frames: Sequence[np.ndarray],
+    predictors: Sequence[Predictor] | dict[str, Predictor],
+    fps: float = 0.0,
+    source: str = "camera",
+) -> VideoPrediction:
+    """predict_video for frames already in memory (BGR, oldest first: a camera's last seconds),
+    sampled by the same code as a file, so the same frames get the same answers."""
+    models = list(predictors.values()) if isinstance(predictors, dict) else list(predictors)
+    start = time.perf_counter()
+    keys = list(dict.fromkeys(p.spec.sampling for p in models)) or [DEFAULT_SPEC.sampling]
+    sampled = sample_frames(frames, [(n, (w, h)) for n, w, h in keys], fps, source)
+    clips = dict(zip(keys, sampled, strict=True))
+    return _predict_clips(clips, models, time.perf_counter() - start, source)
+
+
+def _predict_clips(clips, models: list[Predictor], decode_seconds: float, source: str):
     predictions = {p.name: p.predict_clip(clips[p.spec.sampling].pixels) for p in models}
     return VideoPrediction(
-        source=str(path),
+        source=source,
         clips=clips,
         decode_seconds=decode_seconds,
         predictions=predictions,

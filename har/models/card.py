@@ -113,6 +113,8 @@ def trained_on(card: ModelCard) -> str:
         return "trained on synthetic clips"
     if kind == "imported":
         return "imported: trained outside HAR Studio, data and split unknown"
+    if kind == "own":  # a dataset made on Your classes
+        return f"trained on your own clips ({Path(card.dataset.get('root', '?')).name})"
     if kind in ("real", "ucf50"):  # "ucf50": cards written before the name was general
         name = card.dataset.get("name") or Path(str(card.dataset.get("root", ""))).name
         return f"trained on real footage ({name or 'a video folder'})"

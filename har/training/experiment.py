@@ -51,11 +51,18 @@ class PreparedData:
     def synthetic(self) -> bool:
         return is_synthetic(self.dataset.root)
 
+    @property
+    def kind(self) -> str:
+        """The data's kind: "own" (made on Your classes) or "real" (a UCF50-shaped folder)."""
+        from har.data.own_datasets import is_own_dataset
+
+        return "own" if is_own_dataset(self.dataset.root) else "real"
+
     def describe(self) -> dict:
         """The dataset and split, as recorded in a model card."""
         return {
             "dataset": {
-                "kind": "synthetic" if self.synthetic else "real",
+                "kind": "synthetic" if self.synthetic else self.kind,
                 "name": self.dataset.root.name,
                 "root": str(self.dataset.root),
                 "classes": self.class_names,

@@ -71,6 +71,13 @@ class JobSpec:
             raise DatasetError(f"Unknown split {self.split_mode!r}; choose group or random.")
         if (self.data_root is None) == (self.synthetic_groups is None):
             raise DatasetError("Choose either a dataset folder or synthetic data.")
+        from har.data.own_datasets import is_own_dataset
+
+        if self.data_root is not None and is_own_dataset(self.data_root):
+            # a small dataset made on Your classes: what the split lacks is said before a start
+            from har.data.ucf import scan, split_clips
+
+            split_clips(scan(self.data_root).subset(self.classes).clips, self.split_mode)
         if self.synthetic_groups is not None:
             from har.data.synthetic import SYNTHETIC_CLASSES
 
