@@ -74,7 +74,7 @@ def test_saliency_on_a_litert_predictor_loads_tensorflow_quietly(tmp_path):
     script = (
         "import sys, numpy as np\n"
         "from har.inference import Predictor\n"
-        "from har.explain import saliency\n"
+        "from har.explain.saliency import saliency\n"
         f"p = Predictor.from_registry({str(path)!r})\n"
         "assert p.runtime == 'litert' and 'tensorflow' not in sys.modules\n"
         "clip = np.random.default_rng(0).integers(0, 255, (20, 64, 64, 3), dtype=np.uint8)\n"

@@ -58,8 +58,6 @@ def open_runtime(path: Path, card: ModelCard):
     LiteRT from the cache without importing TensorFlow; on a first load the model is
     converted (and checked) once; TensorFlow if it cannot be, saying why.
     """
-    from har.models.fast_layers import to_fast
-
     setting, model = litert.runtime_setting(), None
     if setting == "tensorflow":
         reason = "HAR_RUNTIME=tensorflow"
@@ -80,6 +78,8 @@ def open_runtime(path: Path, card: ModelCard):
     if setting == "litert":
         raise ModelError(f"{card.name} cannot run on LiteRT: {reason}.")
     if model is None:
-        model, card = load_model(path)
+        model, card = load_model(path)  # imports TensorFlow quietly
+    from har.models.fast_layers import to_fast  # imports Keras: only after that
+
     fast = to_fast(model)
     return tensorflow_runtime(fast, card.input_shape, reason), fast, card
