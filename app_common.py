@@ -83,24 +83,26 @@ def forget_models() -> None:
 
 
 def ucf50_root_ui() -> Path | None:
-    """Sidebar: the real UCF50 folder, from HAR_UCF50_DIR or typed in; validated."""
+    """Sidebar: a real UCF50 or UCF101 folder, from HAR_UCF50_DIR or typed in; validated."""
     default = str(ucf50_dir() or "")
     typed = st.sidebar.text_input(
-        "UCF50 folder",
+        "UCF50/UCF101 folder",
         value=st.session_state.get("ucf50_dir", default),
         help="A folder laid out as <root>/<Class>/v_<Class>_gNN_cMM.avi. "
         "Set HAR_UCF50_DIR to fill this in on start.",
     )
     st.session_state["ucf50_dir"] = typed
     if not typed.strip():
-        st.sidebar.caption("No UCF50 folder set: using the built-in synthetic data.")
+        st.sidebar.caption(
+            "No UCF folder set: the gallery has the built-in synthetic samples only."
+        )
         return None
     try:
         dataset = scan_dataset(str(check_data_root(typed.strip())))
     except HarError as exc:
         st.sidebar.error(str(exc))
         return None
-    st.sidebar.success(f"UCF50: {len(dataset.classes)} classes, {len(dataset.clips)} clips")
+    st.sidebar.success(f"UCF: {len(dataset.classes)} classes, {len(dataset.clips)} clips")
     return dataset.root
 
 
@@ -111,12 +113,15 @@ def scan_dataset(root: str):
     return scan(root)
 
 
-def models_ui(key: str) -> dict:
+def models_ui(key: str, synthetic_clip: bool = False) -> dict:
     """The model picker every predicting page starts with: name -> Predictor of the chosen.
 
-    Shows models that failed to load, stops the page when there are none, defaults to the
-    paper's pair, and shows the synthetic notice for the chosen ones.
+    Shows models that failed to load, stops the page when there are none, and defaults to
+    the real pair, or for a built-in synthetic clip to the synthetic pair (again each time the
+    clip changes kind); shows the synthetic notice for the chosen ones.
     """
+    from har.models.registry import default_models
+
     loaded = load_predictors()
     for problem in loaded["problems"]:
         st.error(problem)
@@ -129,14 +134,25 @@ def models_ui(key: str) -> dict:
         forget_models()
         predictors = load_predictors()["predictors"]
     names = list(predictors)
-    default = [n for n in names if n.endswith("paper4")] or names[:2]
-    current = [n for n in st.session_state.get(key, default) if n in names]
+    kind = "synthetic" if synthetic_clip else "real"
+    if st.session_state.get(f"{key}__kind") != kind:  # first run, or the clip changed kind
+        st.session_state[f"{key}__kind"] = kind
+        st.session_state[key] = default_models(names, synthetic_clip)
+    current = [n for n in st.session_state.get(key, []) if n in names]
     if just_saved in names and just_saved not in current:  # saved on Retrain: chosen here
         current.append(just_saved)
     st.session_state[key] = current
     chosen = st.multiselect("Models", names, key=key)
     synthetic_notice([predictors[n].card for n in chosen])
     return {n: predictors[n] for n in chosen}
+
+
+def clip_is_synthetic(prefix: str) -> bool:
+    """Whether the clip `video_source_ui(prefix)` shows (as of this rerun) is a built-in
+    synthetic sample: read before the picker is drawn, so the models can follow it."""
+    source = st.session_state.get(f"{prefix}source", "Sample clip")
+    label = st.session_state.get(f"{prefix}class") or ""
+    return source == "Sample clip" and not label.endswith(UCF_TAG)
 
 
 def synthetic_notice(cards) -> None:
@@ -160,17 +176,19 @@ def card_summary(card) -> str:
     return describe(card, bold=True)
 
 
+UCF_TAG = " (UCF)"  # a gallery class from the UCF50/UCF101 folder: real footage
 UPLOAD_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
 
 
 def video_source_ui(
     prefix: str = "", labelled: bool = True, predictors: dict | None = None
 ) -> tuple[Path | None, str | None]:
-    """Sample gallery by class (shipped samples, plus UCF50 clips when set), an upload, or a
-    camera recording; with `predictors`, also the live camera (which draws its own answers).
+    """Sample gallery by class (shipped samples, plus UCF50/UCF101 clips when a folder is
+    set), an upload, or a camera recording; with `predictors`, also the live camera (which
+    draws its own answers).
 
     Returns the video's path and, for a gallery clip, its true class. `prefix` keeps the
-    widget keys of two pages apart; `labelled` adds "(sample)" / "(UCF50)" to the classes.
+    widget keys of two pages apart; `labelled` adds "(sample)" to the built-in classes.
     """
     from har.data.samples import list_samples
     from har.data.uploads import save_upload
@@ -191,14 +209,17 @@ def video_source_ui(
             return None, None
         return save_upload(uploaded.name, uploaded.getvalue()), None
     tag = " (sample)" if labelled else ""
+    # the built-in samples first (the first one is the default), then the UCF folder's clips
     gallery = {f"{cls}{tag}": paths for cls, paths in list_samples().items()}
     root = st.session_state.get("ucf50_root")
     if root is not None:
+        ucf: dict[str, list] = {}
         for clip in scan_dataset(str(root)).clips:
-            gallery.setdefault(f"{clip.label} (UCF50)", []).append(clip.path)
+            ucf.setdefault(f"{clip.label}{UCF_TAG}", []).append(clip.path)
+        gallery.update(sorted(ucf.items()))
     if not gallery:
         st.info("No sample clips found in samples/.")
         return None, None
-    cls = middle.selectbox("Class", sorted(gallery), key=f"{prefix}class")
+    cls = middle.selectbox("Class", list(gallery), key=f"{prefix}class")
     path = right.selectbox("Clip", gallery[cls], format_func=lambda p: p.name, key=f"{prefix}clip")
     return path, cls.rsplit(" (", 1)[0]

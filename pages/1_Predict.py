@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import streamlit as st
 
-from app_common import models_ui, setup_page, video_source_ui
+from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
 from har.data.previews import PreviewJobs
 from har.data.uploads import forget_upload
 from har.errors import HarError
@@ -110,7 +110,14 @@ def predictions_ui(result, predictors: dict, truth: str | None) -> None:
 
 setup_page("Predict")
 st.title("Predict")
-predictors = models_ui(key="models")
+synthetic_clip = clip_is_synthetic("sample_")
+predictors = models_ui(key="models", synthetic_clip=synthetic_clip)
+if synthetic_clip:
+    st.caption(
+        "The built-in samples are synthetic clips (drawn figures of four UCF50 actions), so the "
+        "synthetic pair answers them; the real models answer uploads, recordings and clips "
+        "from a UCF folder."
+    )
 
 try:
     path, truth = video_source_ui("sample_", predictors=predictors)

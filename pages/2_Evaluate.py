@@ -7,23 +7,33 @@ import streamlit as st
 
 from app_common import models_ui, setup_page
 from har.config import PAPER_ACCURACY
-from har.data.synthetic import cached_dataset
+from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
 from har.errors import HarError
 from har.evaluation.metrics import format_accuracy
 from har.training.experiment import evaluate_on, prepare_data
-from har.visualization.charts import confusion_heatmap
+from har.visualization.charts import confusion_heatmap, reliability_diagram
 
 CLIPS_PER_GROUP = 2
 
 
-def data_ui(card) -> tuple[str, str, int]:
-    """Which data to evaluate on: fresh synthetic clips, or the UCF50 folder's test split."""
+def data_ui(cards) -> tuple[str, str, int] | None:
+    """Which data to evaluate on: fresh synthetic clips (for models of synthetic classes), or
+    the UCF folder's test split; None when there is nothing these models can be tested on."""
+    card = cards[0]
     root = st.session_state.get("ucf50_root")
-    options = ["Fresh synthetic clips (never seen in training)"]
+    options = []
+    if all(set(c.class_names) <= set(SYNTHETIC_CLASSES) for c in cards):
+        options.append("Fresh synthetic clips (never seen in training)")
     if root is not None:
-        options.append("UCF50 folder: test split")
+        options.append("UCF folder: test split")
+    if not options:
+        st.info(
+            "These models know real classes the synthetic generator cannot draw: set a UCF50 or "
+            "UCF101 folder with their classes in the sidebar to test them on real footage."
+        )
+        return None
     source = st.radio("Data", options, horizontal=True, key="eval_source")
-    if source.startswith("UCF50"):
+    if source.startswith("UCF"):
         left, right = st.columns(2)
         mode = left.radio(
             "Split",
@@ -90,6 +100,7 @@ def report_ui(name: str, card, report: dict, where: str) -> None:
     table["support"] = table["support"].astype(int)
     st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1": "{:.2f}"}))
     st.plotly_chart(confusion_heatmap(report["confusion"], report["class_names"]), key=f"cm-{name}")
+    calibration_ui(name, card, report)
     paper = PAPER_ACCURACY.get(card.architecture)
     if paper is not None:
         st.caption(
@@ -102,6 +113,29 @@ def report_ui(name: str, card, report: dict, where: str) -> None:
                 else "compare with the group split for an honest figure."
             )
         )
+
+
+def calibration_ui(name: str, card, report: dict) -> None:
+    """The reliability diagram of these clips, the calibration error, and how often the
+    model's uncertainty flag fell on right and on wrong answers."""
+    if not report.get("reliability"):
+        return
+    st.plotly_chart(
+        reliability_diagram(report["reliability"], "Confidence against accuracy"),
+        key=f"rel-{name}",
+    )
+    fitted = "calibrated" if card.calibration else "not calibrated (no temperature on its card)"
+    text = (
+        f"Expected calibration error {report['ece']:.3f} on these {report['num_clips']} clips "
+        f"({fitted}): the mean gap between confidence and accuracy, 0 is perfect."
+    )
+    flagged = report.get("flagged") or {}
+    if flagged:
+        text += (
+            f" Flagged uncertain: {flagged['right']:.0%} of {flagged['right_clips']} right "
+            f"answers, {flagged['wrong']:.0%} of {flagged['wrong_clips']} wrong ones."
+        )
+    st.caption(text)
 
 
 def recorded_ui(cards) -> None:
@@ -128,11 +162,12 @@ def recorded_ui(cards) -> None:
 
 setup_page("Evaluate")
 st.title("Evaluate")
-predictors = models_ui(key="eval_models")
+predictors = models_ui(key="eval_models", synthetic_clip=st.session_state.get("ucf50_root") is None)
 chosen = list(predictors)
 cards = [predictors[n].card for n in chosen]
-if chosen:
-    source, mode, seed = data_ui(cards[0])
+picked = data_ui(cards) if chosen else None
+if picked is not None:
+    source, mode, seed = picked
     results = st.session_state.setdefault("eval_results", {})
     if st.button("Evaluate", type="primary", key="run_eval"):
         st.session_state["eval_request"] = (tuple(chosen), source, mode, seed)
@@ -161,4 +196,5 @@ if chosen:
                     f"({request[2]} split, seed {request[3]})"
                 )
                 report_ui(name, predictors[name].card, report, where)
+if chosen:
     recorded_ui(cards)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from app_common import models_ui, setup_page, video_source_ui
+from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
 from har.errors import HarError
 from har.explain.occlusion import OCCLUSION_REPLACEMENT
 from har.explain.report import explain_clips
@@ -153,7 +153,7 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
 setup_page("Explain")
 st.title("Explain")
 st.caption("Where in a video each model sees which action, and why it answers as it does.")
-predictors = models_ui(key="explain_models")
+predictors = models_ui(key="explain_models", synthetic_clip=clip_is_synthetic("explain_"))
 
 try:
     path, _ = video_source_ui("explain_", labelled=False)

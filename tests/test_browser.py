@@ -91,7 +91,9 @@ def test_any_page_opened_first_has_the_sidebar_and_navigation(server, page_path)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(f"{server}/{page_path}", timeout=60_000)
         sidebar = page.get_by_test_id("stSidebar")
-        expect(sidebar.get_by_text("UCF50 folder", exact=True)).to_be_visible(timeout=120_000)
+        expect(sidebar.get_by_text("UCF50/UCF101 folder", exact=True)).to_be_visible(
+            timeout=120_000
+        )
         for label in ("Home", "Predict", "Evaluate", "Retrain", "Models"):
             expect(sidebar.get_by_role("link", name=label)).to_be_visible()
         title = page_path or "HAR Studio"
@@ -110,7 +112,7 @@ def test_predict_page_plays_the_clip_and_shows_both_predictions(server, tmp_path
         # The first visitor of a fresh server lands on /Predict directly: the page must still
         # run inside streamlit_app.py (navigation, sidebar), not as a lone page script.
         page.goto(f"{server}/Predict", timeout=60_000)
-        expect(page.get_by_text("UCF50 folder", exact=True)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("UCF50/UCF101 folder", exact=True)).to_be_visible(timeout=120_000)
         expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Home")).to_be_visible()
         # pick a sample clip from the gallery
         page.get_by_test_id("stSelectbox").first.click(timeout=120_000)

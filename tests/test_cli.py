@@ -138,3 +138,21 @@ def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     assert main(args) == 1
     assert "exists" in capsys.readouterr().err
     assert saved.stat().st_mtime_ns == before
+
+
+def test_predict_picks_the_synthetic_pair_for_a_builtin_sample_and_the_real_pair_otherwise(
+    tmp_path, capsys
+):
+    from har.config import SAMPLES_DIR
+
+    sample = SAMPLES_DIR / "TaiChi_1.mp4"
+    assert main(["predict", str(sample)]) == 0
+    out, err = capsys.readouterr()
+    assert "lrcn-paper4 (lrcn)  [trained on synthetic clips]" in out and "ucf6" not in out
+    assert "A built-in sample (synthetic clip): answered by lrcn-paper4, convlstm-paper4" in err
+    copy = tmp_path / "clip.mp4"  # the same pixels, as a user's own file
+    copy.write_bytes(sample.read_bytes())
+    assert main(["predict", str(copy)]) == 0
+    out, err = capsys.readouterr()
+    assert "lrcn-ucf6 (lrcn)  [trained on real footage (UCF101, 6 classes)]" in out
+    assert "convlstm-ucf6" in out and "paper4" not in out and err == ""

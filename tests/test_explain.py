@@ -311,7 +311,7 @@ def test_explain_page_in_a_browser_shows_both_timelines(server, tmp_path):  # no
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{server}/Explain", timeout=60_000)
-        expect(page.get_by_text("UCF50 folder", exact=True)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("UCF50/UCF101 folder", exact=True)).to_be_visible(timeout=120_000)
         charts = page.get_by_test_id("stPlotlyChart")
         expect(charts).to_have_count(6, timeout=240_000)
         for name in (CONVLSTM, LRCN):  # each timeline heatmap is titled with its model

@@ -55,3 +55,43 @@ def test_samples_are_small_browser_playable_clips_of_every_class():
 def test_model_and_card_load_in_safe_mode():
     model, card = load_model("lrcn-paper4")
     assert card.name == "lrcn-paper4" and model.name == "lrcn"
+
+
+# The real pair: the paper's Tables 2 and 3 with 6 outputs, trained on real UCF101 footage.
+UCF6 = ["Archery", "BasketballDunk", "HorseRace", "PlayingPiano", "PlayingViolin", "Surfing"]
+REAL_PARAMETERS = {"convlstm-ucf6": 50_286, "lrcn-ucf6": 73_126}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_PARAMETERS))
+def test_the_real_pair_is_the_papers_tables_trained_on_real_footage(name):
+    from har.models.card import card_markdown, trained_on
+
+    model, card = load_model(name)
+    assert card.shipped and not card.synthetic
+    assert card.class_names == UCF6
+    assert model.count_params() == card.parameters == REAL_PARAMETERS[name]
+    assert trained_on(card) == "trained on real footage (UCF101, 6 classes)"
+    # which groups of each class went where: no group on two sides
+    groups = card.split["groups"]
+    for cls in UCF6:
+        train, val, test = (set(groups[part][cls]) for part in ("train", "val", "test"))
+        assert train and val and test and not (train & val or train & test or val & test)
+    assert card.split["mode"] == "group" and card.split["test"] == card.metrics["test"]["num_clips"]
+    assert card.training["recipe"] == "augment"
+    assert 0.6 < card.metrics["test"]["accuracy"] <= 1.0  # far above chance (1/6) on real clips
+    assert card.calibration["temperature"] > 0 and 0 < card.calibration["threshold"] < 1
+    text = card_markdown(card)
+    assert "UCF101, 6 classes" in text and "augment" in text
+
+
+def test_the_real_pair_answers_by_default_and_the_synthetic_pair_the_builtin_samples(tmp_path):
+    from har.data.samples import is_builtin_sample
+    from har.models.registry import DEMO_PAIR, REAL_PAIR, default_models
+
+    names = ["lrcn-paper4", "convlstm-paper4", "lrcn-ucf6", "convlstm-ucf6", "mine"]
+    assert default_models(names) == list(REAL_PAIR)
+    assert default_models(names, synthetic_clip=True) == list(DEMO_PAIR)
+    assert default_models(["mine", "lrcn-paper4"]) == ["lrcn-paper4"]  # what is installed
+    assert default_models(["a", "b", "c"]) == ["a", "b"]
+    sample = next(iter(list_samples().values()))[0]
+    assert is_builtin_sample(sample) and not is_builtin_sample(tmp_path / sample.name)

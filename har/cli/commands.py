@@ -22,24 +22,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
         videos = folder.plan(args.video, args.out)  # fails in milliseconds too
     else:
         check_input_file(args.video)  # a wrong path fails here, in milliseconds
-    from har.data.synthetic.marker import TAG as SYNTHETIC_TAG
-    from har.models.registry import list_models
-
-    names = args.models or [
-        card.name for card in list_models() if (SHIPPED_MODELS_DIR / f"{card.name}.keras").exists()
-    ]
-    if not names:
-        raise HarError("No models found; train one with `har train` or pass --model PATH.")
+    names = _default_models(args.models, None if many else args.video)
     # no TensorFlow import here: models cached for LiteRT run without it (har.litert)
     from har.inference.prediction import RUNTIME_NAMES
     from har.inference.predictor import load_predictors, predict_video
 
     if many:
         return folder.run(videos, load_predictors(names), args.out, args.decoders, args.batch)
-    result = predict_video(args.video, load_predictors(names))
+    predictors = load_predictors(names)
+    cards = {name: p.card for name, p in predictors.items()}
+    result = predict_video(args.video, predictors)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
+    from har.models.card import trained_on
+
     clip = result.clip_for()
     note = f" (padded: fewer than {len(clip.indices)} frames)" if clip.padded else ""
     print(
@@ -47,7 +44,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         f"sampled {clip.indices[0]}..{clip.indices[-1]}{note}"
     )
     for prediction in result.predictions.values():
-        tag = f"  [{SYNTHETIC_TAG}]" if prediction.synthetic else ""
+        tag = f"  [{trained_on(cards[prediction.model_name])}]"
         print(
             f"\n{prediction.model_name} ({prediction.architecture}){tag}, "
             f"{prediction.model_seconds * 1000:.1f} ms on {RUNTIME_NAMES[prediction.runtime]}"
@@ -62,15 +59,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain_models(models: list[str] | None) -> list[str]:
-    """The models asked for, else every shipped one."""
-    from har.models.registry import list_models
+def _default_models(models: list[str] | None, video=None) -> list[str]:
+    """The models asked for; else the shipped real pair, or for a built-in synthetic sample
+    the synthetic pair (the real pair never saw drawn figures), saying so on stderr."""
+    if models:
+        return models
+    from har.data.samples import is_builtin_sample
+    from har.models.registry import default_models, list_models
 
-    names = models or [
-        card.name for card in list_models() if (SHIPPED_MODELS_DIR / f"{card.name}.keras").exists()
-    ]
+    shipped = [c.name for c in list_models() if (SHIPPED_MODELS_DIR / f"{c.name}.keras").exists()]
+    synthetic = video is not None and is_builtin_sample(video)
+    names = default_models(shipped, synthetic_clip=synthetic)
     if not names:
         raise HarError("No models found; train one with `har train` or pass --model PATH.")
+    if synthetic:
+        print(
+            f"A built-in sample (synthetic clip): answered by {', '.join(names)}; "
+            "--model NAME picks others.",
+            file=sys.stderr,
+        )
     return names
 
 
@@ -81,7 +88,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     (window, unit), stride = args.window, args.stride
     if stride is not None and stride[1] != unit:
         raise HarError("Give --window and --stride in the same unit (both seconds or both frames).")
-    names = _explain_models(args.models)
+    names = _default_models(args.models, args.video)
     from har.explain.timeline import timeline
     from har.inference.predictor import load_predictors
 
@@ -126,7 +133,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     check_input_file(args.video)
     if args.out.exists() and not args.out.is_dir():
         raise HarError(f"--out {args.out} is a file; give a folder for the explanation files.")
-    names = _explain_models(args.models)
+    names = _default_models(args.models, args.video)
     import_tensorflow()
     from har.explain.report import explain_clips, write_explanation
     from har.inference.predictor import load_predictors, predict_video

@@ -17,3 +17,12 @@ def list_samples(root: str | Path = SAMPLES_DIR) -> dict[str, list[Path]]:
         if path.suffix.lower() in VIDEO_EXTENSIONS and "_" in path.stem:
             found.setdefault(path.stem.rsplit("_", 1)[0], []).append(path)
     return found
+
+
+def is_builtin_sample(path: str | Path, root: str | Path = SAMPLES_DIR) -> bool:
+    """Whether `path` is one of the shipped sample clips: synthetic (drawn figures), so the
+    synthetic pair answers it by default."""
+    try:
+        return Path(path).resolve().parent == Path(root).resolve()
+    except OSError:
+        return False

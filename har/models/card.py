@@ -149,6 +149,8 @@ def describe(card: ModelCard, bold: bool = False) -> str:
 
 def card_markdown(card) -> str:
     """A human-readable model card beside the JSON one (shipped models' <name>.md)."""
+    from har.evaluation.metrics import format_accuracy
+
     test = card.metrics["test"]
     lines = [
         f"# {card.name}",
@@ -167,8 +169,9 @@ def card_markdown(card) -> str:
         f"{card.split['val']} validation / {card.split['test']} test clips.",
         "",
         *_group_lines(card.split.get("groups", {})),
-        f"Test accuracy **{test['accuracy']:.1%}**, macro F1 **{test['macro_f1']:.3f}** "
-        f"({card.split['mode']} split).",
+        f"Test accuracy **{format_accuracy(test)}**, macro F1 **{test['macro_f1']:.3f}** "
+        f"({card.split['mode']} split; the interval says how much it could move on other "
+        "clips).",
         "",
         "| class | precision | recall | F1 | support |",
         "| --- | ---: | ---: | ---: | ---: |",

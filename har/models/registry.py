@@ -26,6 +26,24 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_NAME_LENGTH = 64
 
 
+# The shipped pairs. The real pair (trained on real UCF101 footage) answers uploads,
+# recordings and UCF clips: the app's and the CLI's default. The synthetic pair is the demo
+# for the built-in synthetic samples (drawn figures), which the real pair has never seen.
+REAL_PAIR = ("lrcn-ucf6", "convlstm-ucf6")
+DEMO_PAIR = ("lrcn-paper4", "convlstm-paper4")
+
+
+def default_models(names, synthetic_clip: bool = False) -> list[str]:
+    """The models that answer when the user names none: the real pair, or for a built-in
+    synthetic clip the synthetic pair; whichever of them is installed, else the first two."""
+    names = list(names)
+    wanted = DEMO_PAIR if synthetic_clip else REAL_PAIR
+    chosen = [n for n in wanted if n in names]
+    if not chosen:
+        chosen = [n for n in REAL_PAIR + DEMO_PAIR if n in names][:2]
+    return chosen or names[:2]
+
+
 def check_name(name: str, directory: str | Path | None = None, overwrite: bool = False) -> str:
     """`name` if a model may be saved under it in `directory`; ModelError saying why not."""
     name = str(name).strip()

@@ -120,6 +120,49 @@ def confusion_heatmap(
     return fig
 
 
+def reliability_diagram(rows: Sequence[dict], title: str = "") -> go.Figure:
+    """Accuracy against mean confidence per confidence bin (har.evaluation.calibration's
+    rows); the diagonal is a perfectly calibrated model; bar labels are clip counts."""
+    used = [r for r in rows if r["count"]]
+    centres = [(r["low"] + r["high"]) / 2 for r in used]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=centres,
+            y=[r["accuracy"] for r in used],
+            width=[r["high"] - r["low"] for r in used],
+            text=[f"{r['count']}" for r in used],
+            textposition="outside",
+            name="accuracy in the bin",
+            marker_color="#4c78a8",
+            hovertemplate="confidence %{x:.2f}: accuracy %{y:.2f}, %{text} clips<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[r["confidence"] for r in used],
+            y=[r["confidence"] for r in used],
+            mode="markers",
+            name="mean confidence",
+            marker=dict(color="#e45756", size=8),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line=dict(dash="dot", color="grey")
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="confidence", range=[0, 1]),
+        yaxis=dict(title="accuracy", range=[0, 1.1]),
+        height=320,
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
 # Explain page (har.explain): timeline, agreement, occlusion, what-if.
 
 
