@@ -7,22 +7,19 @@ import streamlit as st
 
 from app_common import models_ui, setup_page
 from har.config import PAPER_ACCURACY
-from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
 from har.errors import HarError
 from har.evaluation.metrics import format_accuracy
-from har.training.experiment import evaluate_on, prepare_data
+from har.training.evaluate import CLIPS_PER_GROUP, EvalSource, can_synthesize, evaluate_model
 from har.visualization.charts import confusion_heatmap, reliability_diagram
 
-CLIPS_PER_GROUP = 2
 
-
-def data_ui(cards) -> tuple[str, str, int] | None:
+def data_ui(cards) -> EvalSource | None:
     """Which data to evaluate on: fresh synthetic clips (for models of synthetic classes), or
     the UCF folder's test split; None when there is nothing these models can be tested on."""
     card = cards[0]
     root = st.session_state.get("ucf50_root")
     options = []
-    if all(set(c.class_names) <= set(SYNTHETIC_CLASSES) for c in cards):
+    if all(can_synthesize(c.class_names) for c in cards):
         options.append("Fresh synthetic clips (never seen in training)")
     if root is not None:
         options.append("UCF folder: test split")
@@ -43,7 +40,7 @@ def data_ui(cards) -> tuple[str, str, int] | None:
             index=0 if card.split.get("mode") != "random" else 1,
         )
         seed = right.number_input("Split seed", value=int(card.split.get("seed", 27)), step=1)
-        return str(root), mode, int(seed)
+        return EvalSource.of_folder(root, mode, int(seed))
     left, right = st.columns(2)
     groups = left.slider("Groups per class", 2, 25, 4, key="eval_groups")
     seed = right.number_input(
@@ -53,37 +50,12 @@ def data_ui(cards) -> tuple[str, str, int] | None:
         key="eval_seed",
         help="Shipped models were trained on seed 0.",
     )
-    classes = len(card.class_names)
+    chosen = EvalSource.synthetic(groups, int(seed))
     st.caption(
-        f"{groups} groups x {CLIPS_PER_GROUP} clips x {classes} classes = "
-        f"**{groups * CLIPS_PER_GROUP * classes} clips** per model (generated once, then cached)."
+        f"{groups} groups x {CLIPS_PER_GROUP} clips x {len(card.class_names)} classes = "
+        f"**{chosen.clips(card.class_names)} clips** per model (generated once, then cached)."
     )
-    return f"synthetic:{groups}:{int(seed)}", "all", int(seed)
-
-
-def evaluate(predictor, source: str, mode: str, seed: int, bar) -> dict:
-    """Generate or scan the data, decode its clips and score the model, with a progress bar."""
-    classes = predictor.card.class_names
-
-    def progress(what: str):
-        return lambda done, total: bar.progress(done / max(total, 1), f"{what} {done}/{total}")
-
-    if source.startswith("synthetic:"):
-        _, groups, gen_seed = source.split(":")
-        root = cached_dataset(
-            classes,
-            groups=int(groups),
-            clips_per_group=CLIPS_PER_GROUP,
-            seed=int(gen_seed),
-            progress=progress("Generating clips"),
-        )
-    else:
-        root = source
-    data = prepare_data(
-        root, classes, split_mode=mode, seed=seed, progress=progress("Decoding clips")
-    )
-    bar.progress(1.0, f"Predicting {len(data.x_test)} clips")
-    return {**evaluate_on(predictor, data).to_dict(), "skipped": data.skipped}
+    return chosen
 
 
 def report_ui(name: str, card, report: dict, where: str) -> None:
@@ -165,36 +137,32 @@ st.title("Evaluate")
 predictors = models_ui(key="eval_models", synthetic_clip=st.session_state.get("ucf50_root") is None)
 chosen = list(predictors)
 cards = [predictors[n].card for n in chosen]
-picked = data_ui(cards) if chosen else None
-if picked is not None:
-    source, mode, seed = picked
+source = data_ui(cards) if chosen else None
+if source is not None:
     results = st.session_state.setdefault("eval_results", {})
     if st.button("Evaluate", type="primary", key="run_eval"):
-        st.session_state["eval_request"] = (tuple(chosen), source, mode, seed)
+        st.session_state["eval_request"] = (tuple(chosen), source)
         bar = st.progress(0.0, "Starting")
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), f"{what} {done}/{total}")
+
         for name in chosen:
-            key = (name, source, mode, seed)
-            if key not in results:
+            if (name, source) not in results:
                 try:
-                    results[key] = evaluate(predictors[name], source, mode, seed, bar)
+                    results[(name, source)] = evaluate_model(predictors[name], source, progress)
                 except HarError as exc:
-                    results[key] = {"error": str(exc)}
+                    results[(name, source)] = {"error": str(exc)}
         bar.empty()
     request = st.session_state.get("eval_request")
     if request and request[0] == tuple(chosen):
-        cols = st.columns(len(chosen))
-        for col, name in zip(cols, chosen, strict=True):
-            report = results.get((name, *request[1:]), {"error": "Press Evaluate again."})
+        asked = request[1]
+        for col, name in zip(st.columns(len(chosen)), chosen, strict=True):
+            report = results.get((name, asked), {"error": "Press Evaluate again."})
             with col:
                 if "error" in report:
                     st.error(report["error"])
                     continue
-                where = (
-                    f"{report['num_clips']} fresh synthetic clips (generator seed {request[3]})"
-                    if request[2] == "all"
-                    else f"{report['num_clips']} test clips of {request[1]} "
-                    f"({request[2]} split, seed {request[3]})"
-                )
-                report_ui(name, predictors[name].card, report, where)
+                report_ui(name, predictors[name].card, report, asked.describe(report["num_clips"]))
 if chosen:
     recorded_ui(cards)

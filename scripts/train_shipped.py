@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--train-seed", type=int, help="the training's seed (default: --seed)")
     parser.add_argument("--skip-random", action="store_true", help="no random-split run")
     parser.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE)
+    parser.add_argument("--epochs", type=int, help="maximum epochs (default: the recipe's)")
     parser.add_argument("--dataset-name", help="what the data is, for the cards (default: folder)")
     parser.add_argument("--out", type=Path, default=SHIPPED_MODELS_DIR)
     args = parser.parse_args()
@@ -53,7 +54,7 @@ def main() -> int:
     for arch in args.models:
         name = f"{arch}-{args.suffix}"
         seed = args.seed if args.train_seed is None else args.train_seed
-        config = TrainConfig(architecture=arch, seed=seed, recipe=args.recipe)
+        config = TrainConfig(architecture=arch, seed=seed, recipe=args.recipe, epochs=args.epochs)
         result, report, card = train_and_evaluate(splits["group"], config, name, ProgressListener())
         if args.dataset_name:
             card.dataset["name"] = args.dataset_name

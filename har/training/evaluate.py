@@ -1,0 +1,78 @@
+"""Evaluate a loaded model on data chosen in the app: fresh synthetic clips or a folder's split.
+
+The Evaluate page says which data it wants with an `EvalSource` and gets a report dict back;
+it neither parses strings nor knows how clips are generated, scanned or decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
+from har.training.experiment import evaluate_on, prepare_data
+from har.utils.progress import Progress
+
+CLIPS_PER_GROUP = 2  # fresh synthetic clips: two per group, as many groups as asked
+
+
+@dataclass(frozen=True)
+class EvalSource:
+    """Fresh synthetic clips (`groups` per class, generator `seed`; every clip is tested), or
+    the test part of a UCF-shaped `folder` (`split` "group" or "random", split `seed`)."""
+
+    kind: str  # "synthetic" or "folder"
+    seed: int
+    groups: int = 0
+    folder: str = ""
+    split: str = "group"
+
+    @classmethod
+    def synthetic(cls, groups: int, seed: int) -> EvalSource:
+        return cls("synthetic", int(seed), groups=int(groups), split="all")
+
+    @classmethod
+    def of_folder(cls, folder: str | Path, split: str, seed: int) -> EvalSource:
+        return cls("folder", int(seed), folder=str(folder), split=split)
+
+    def clips(self, classes) -> int | None:
+        """How many clips a synthetic source makes for `classes` (None for a folder)."""
+        return self.groups * CLIPS_PER_GROUP * len(classes) if self.kind == "synthetic" else None
+
+    def describe(self, num_clips: int) -> str:
+        """What a figure was measured on, in the words the page prints under it."""
+        if self.kind == "synthetic":
+            return f"{num_clips} fresh synthetic clips (generator seed {self.seed})"
+        return f"{num_clips} test clips of {self.folder} ({self.split} split, seed {self.seed})"
+
+
+def can_synthesize(class_names) -> bool:
+    """Whether the synthetic generator can draw every one of these classes."""
+    return set(class_names) <= set(SYNTHETIC_CLASSES)
+
+
+def evaluate_model(predictor, source: EvalSource, progress=None) -> dict:
+    """The predictor's report on `source` (EvalReport as a dict, plus the skipped files).
+
+    `progress(stage, done, total)` hears about generating, decoding and predicting."""
+
+    def stage(what: str) -> Progress:
+        return (lambda done, total: progress(what, done, total)) if progress else False
+
+    classes = predictor.card.class_names
+    if source.kind == "synthetic":
+        root = cached_dataset(
+            classes,
+            groups=source.groups,
+            clips_per_group=CLIPS_PER_GROUP,
+            seed=source.seed,
+            progress=stage("Generating clips"),
+        )
+    else:
+        root = source.folder
+    data = prepare_data(
+        root, classes, split_mode=source.split, seed=source.seed, progress=stage("Decoding clips")
+    )
+    if progress:
+        progress("Predicting clips", len(data.x_test), len(data.x_test))
+    return {**evaluate_on(predictor, data).to_dict(), "skipped": data.skipped}
