@@ -106,13 +106,11 @@ def test_a_killed_worker_fails_the_other_with_a_clear_message(tiny_synthetic, tm
         time.sleep(0.5)
     procs[victim].kill()
     procs[victim].wait()
-    killed = time.monotonic()
-    code = procs[survivor].wait(timeout=90)
+    code = procs[survivor].wait(timeout=90)  # a deadline, not a timing: a hang fails here
     text = log.read_text()
     assert code == 1, text
     assert "error: Lost contact with another worker" in text, text
     assert "Traceback" not in text
-    assert time.monotonic() - killed < 60
     assert not (tmp_path / "models" / "dist-killed.keras").exists()
 
 

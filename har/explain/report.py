@@ -13,6 +13,7 @@ from har.errors import HarError, VideoError
 from har.explain.occlusion import OCCLUSION_REPLACEMENT, Occlusion, occlusion
 from har.explain.saliency import Saliency, overlay, saliency
 from har.explain.whatif import WHATIF_NOTE, WhatIf, whatif
+from har.models.registry import slugify
 
 
 def frame_grid(images: Sequence[np.ndarray], columns: int = 10, gap: int = 2) -> np.ndarray:
@@ -91,10 +92,6 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def write_explanation(
     explanations: Mapping[str, ClipExplanation],
     out_dir: str | Path,
@@ -116,7 +113,7 @@ def write_explanation(
         frames = e.pixels
         written.append(
             _write_png(
-                out / f"frames_{_slug(name)}.png",
+                out / f"frames_{slugify(name)}.png",
                 frame_grid(
                     [cv2.resize(f, (size, size), interpolation=cv2.INTER_NEAREST) for f in frames]
                 ),
@@ -124,7 +121,7 @@ def write_explanation(
         )
         written.append(
             _write_png(
-                out / f"saliency_{_slug(name)}.png",
+                out / f"saliency_{slugify(name)}.png",
                 frame_grid(
                     [overlay(f, m, size) for f, m in zip(frames, e.saliency.maps, strict=True)]
                 ),

@@ -79,12 +79,6 @@ def read_tf_config() -> dict:
     return config
 
 
-def cluster_workers(config: dict) -> int:
-    """How many processes train: the chief (if listed) plus the workers."""
-    cluster = config["cluster"]
-    return len(cluster.get("chief", [])) + len(cluster.get("worker", []))
-
-
 def tf_config_is_chief(config: dict) -> bool:
     """The chief is task chief:0, or worker:0 when no chief is listed (TensorFlow's rule)."""
     task = config["task"]
