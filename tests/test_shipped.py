@@ -79,7 +79,7 @@ def test_the_real_pair_is_the_papers_tables_trained_on_real_footage(name):
     assert card.split["mode"] == "group" and card.split["test"] == card.metrics["test"]["num_clips"]
     assert card.training["recipe"] == "augment"
     assert 0.6 < card.metrics["test"]["accuracy"] <= 1.0  # far above chance (1/6) on real clips
-    assert card.calibration["temperature"] > 0 and 0 < card.calibration["threshold"] < 1
+    assert card.calibration["temperature"] > 0 and 0 < card.calibration["uncertain_below"] < 1
     text = card_markdown(card)
     assert "UCF101, 6 classes" in text and "augment" in text
 
