@@ -29,6 +29,7 @@ from har.data.camera import (
 )
 from har.errors import DiskFullError, HarError
 from har.inference import predict_frames
+from har.models.card import trained_on
 
 COMPONENT_DIR = Path(__file__).resolve().parent / "components" / "camera"
 _camera = components.declare_component("har_camera", path=str(COMPONENT_DIR))
@@ -192,10 +193,11 @@ def live_answers_ui(result, predictors: dict) -> None:
     for col, p in zip(st.columns(len(predictions)), predictions, strict=True):
         with col, st.container(border=True):
             st.markdown(f"**{p.model_name}**")
+            st.caption(trained_on(predictors[p.model_name].card))
             st.markdown(f"### {p.top_class}")
             st.markdown(f"{p.confidence:.0%} confidence")
             if p.uncertain:
-                st.warning(f"Uncertain: below {p.uncertain_below:.0%}.")
+                st.warning(f"Unsure: none of its classes fits well (< {p.uncertain_below:.0%}).")
     clip = result.clip_for()
     strip = np.concatenate(list(clip.pixels), axis=1)  # the frames the models saw, in a row
     st.image(strip, caption=f"The {len(clip.indices)} frames the models saw, oldest first")

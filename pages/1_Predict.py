@@ -87,9 +87,14 @@ def answer_ui(prediction, card, truth: str | None) -> None:
     if truth is not None and truth not in card.class_names:
         st.caption(f"{truth} is not one of its {len(card.class_names)} classes.")
     if prediction.uncertain:
+        why = (
+            "the threshold fitted on its validation clips"
+            if card.calibration.get("uncertain_below")
+            else f"halfway from chance ({1 / len(card.class_names):.0%}) to certain"
+        )
         st.warning(
-            f"Uncertain: below {prediction.uncertain_below:.0%}, halfway from chance "
-            f"({1 / len(card.class_names):.0%}) to certain."
+            f"Unsure: none of its classes fits well (confidence below "
+            f"{prediction.uncertain_below:.0%}, {why})."
         )
 
 
