@@ -6,7 +6,7 @@ in the shipped card under metrics["random_split"], so the README can show both).
 models/<name>.keras + .json + .md and models/results-<suffix>.md.
 
     make models                       # the synthetic pair: paper recipe, data/synthetic-4
-    make real-models DATA=<folder>    # lrcn-ucf6, convlstm-ucf6 from real UCF101 clips
+    make real-models REAL=<folder>    # lrcn-ucf6, convlstm-ucf6 from real UCF101 clips
 """
 
 from __future__ import annotations
