@@ -4,7 +4,7 @@
 
 Loads lrcn-ucf6, convlstm-ucf6, lrcn-paper4 and convlstm-paper4 through the Predictor (the one
 door the app and CLI use), then times one 20-frame clip per call, interleaved model by model
-in every round so a busy machine hurts all alike. Prints median, spread and the real/synthetic
+in every round (the order reversed every other round) so a busy machine hurts all alike. Prints median, spread and the real/synthetic
 ratio per architecture; writes benchmarks/results/real_vs_demo_speed.json with the load.
 """
 
@@ -42,8 +42,9 @@ def main() -> int:
         p.predict_batch(clip[None])
     times: dict[str, list[float]] = {n: [] for n in names}
     load_start = os.getloadavg()
-    for _ in range(args.rounds):
-        for name, p in predictors.items():
+    order = list(predictors.items())
+    for k in range(args.rounds):
+        for name, p in order if k % 2 == 0 else order[::-1]:  # A B C D, D C B A: no position bias
             start = time.perf_counter()
             p.predict_batch(clip[None])
             times[name].append((time.perf_counter() - start) * 1000)
