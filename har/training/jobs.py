@@ -10,11 +10,11 @@ A run is a folder under runs_dir():
     worker.log     the worker's own output (warnings, a traceback if it crashed)
     <arch>.keras   each trained model, with its card <arch>.json, saved by the worker
 
-The web server only starts the worker (`python -m har.training.worker RUN_DIR`, see
-har.training.worker) and reads these files: training never shares the server's interpreter, GIL or memory; a watched run costs the
-server one small file read a second; a server restart loses no run. The worker runs at a
-lower CPU priority (nice 10) with TensorFlow's default threads, so it uses every idle core
-yet yields to the server's predictions; HAR_TRAIN_THREADS caps its threads if wanted.
+The web server only starts the worker (`python -m har.training.worker RUN_DIR`) and reads
+these files: training never shares the server's interpreter, GIL or memory; a watched run
+costs the server one small file read a second; a server restart loses no run. The worker
+runs at a lower CPU priority (nice 10) with TensorFlow's default threads, so it uses every
+idle core yet yields to the server's predictions; HAR_TRAIN_THREADS caps its threads.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def clean_name(name: str) -> str:
 class JobState:
     """Everything the events of a run say so far, folded into one picture."""
 
-    stage: str = "queued"  # queued, generating, extracting, training, done, stopped, failed
+    stage: str = "queued"  # queued, generating, preparing, extracting, training, then FINISHED
     message: str = "Starting"
     extract_done: int = 0
     extract_total: int = 0
@@ -166,7 +166,7 @@ class JobState:
             where = f"{self.architecture.upper()}: epoch {self.epoch + 1}/{self.total_epochs}"
             if self.total_batches:
                 return f"{where}, batch {self.batch}/{self.total_batches}"
-            return f"{where}, starting"
+            return f"{where}, building the model and running its first batch"
         if self.stage == "extracting" and self.extract_total:
             return f"Extracting frames: {self.extract_done}/{self.extract_total} clips"
         return self.message

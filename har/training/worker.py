@@ -21,13 +21,15 @@ from har.errors import HarError
 from har.training.events import EventLog
 from har.training.jobs import BATCH_EVENT_INTERVAL, JobSpec
 
+HARD_STOP_AFTER = 1.0  # seconds a stop waits for fit() to stop at a batch, in a first epoch
+
 
 # --- the worker process --------------------------------------------------------------------
 class _EventListener:
     """har.train's TrainingListener that writes progress events and honours the stop file."""
 
-    def __init__(self, log: EventLog, arch: str, stop_file: Path) -> None:
-        self.log, self.arch, self.stop_file = log, arch, stop_file
+    def __init__(self, log: EventLog, arch: str, stop_file: Path, stage: dict) -> None:
+        self.log, self.arch, self.stop_file, self.stage = log, arch, stop_file, stage
         self.last_batch_event = 0.0
 
     def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
@@ -41,6 +43,7 @@ class _EventListener:
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         self.log.emit("epoch", arch=self.arch, logs={"epoch": epoch + 1, **logs})
+        self.stage["epochs_done"] = epoch + 1
 
     def should_stop(self) -> bool:
         return self.stop_file.exists()
@@ -52,22 +55,40 @@ def run_worker(run_dir: Path) -> int:
     os.nice(10)  # yield the CPU to the web server's predictions
     log = EventLog(run_dir / "events.jsonl")
     stop_file = run_dir / "stop"
-    stage = {"name": "queued"}
+    stage = {"name": "queued", "arch": "", "epochs_done": 0}
 
     def set_stage(name: str, message: str, **extra) -> None:
-        stage["name"] = name
+        stage.update(name=name, arch=extra.get("arch", ""), epochs_done=0)
         log.emit("stage", stage=name, message=message, **extra)
+
+    def end_now() -> None:
+        if os.getpgid(0) == os.getpid():  # our own group (start_job): pool workers too
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(0)
 
     def watch_stop() -> None:
         # Generating and extracting have no per-batch check; their files are written
-        # atomically, so ending the process there loses nothing.
+        # atomically, so ending the process there loses nothing. Nor does ending a model's
+        # training before its first epoch ends (compiling, the first batches of ConvLSTM can
+        # take a minute): it has no weights worth keeping. After that, fit() stops at the batch.
+        pressed = None
         while True:
             time.sleep(0.2)
-            if stop_file.exists() and stage["name"] in ("queued", "generating", "extracting"):
+            if not stop_file.exists():
+                continue
+            pressed = pressed or time.monotonic()
+            if stage["name"] in ("queued", "generating", "preparing", "extracting"):
                 log.emit("end", stage="stopped", message="Stopped before training began")
-                if os.getpgid(0) == os.getpid():  # our own group (start_job): pool workers too
-                    os.killpg(os.getpid(), signal.SIGKILL)
-                os._exit(0)
+                end_now()
+            if (
+                stage["name"] == "training"
+                and stage["epochs_done"] == 0
+                and time.monotonic() - pressed > HARD_STOP_AFTER
+            ):
+                model = {"epochs_run": 0, "stopped_by_user": True, "stopped_early": False}
+                log.emit("report", arch=stage["arch"], report=None, model={**model, "saved": False})
+                log.emit("end", stage="stopped", message="Stopped by user")
+                end_now()
 
     threading.Thread(target=watch_stop, daemon=True).start()
     try:
@@ -85,6 +106,7 @@ def run_worker(run_dir: Path) -> int:
             )
         from har.utils.quiet import import_tensorflow
 
+        set_stage("preparing", "Loading TensorFlow")
         import_tensorflow()
         threads = os.environ.get("HAR_TRAIN_THREADS")
         if threads:
@@ -107,7 +129,7 @@ def run_worker(run_dir: Path) -> int:
             if stop_file.exists():
                 break
             set_stage("training", f"Training {arch.upper()}", arch=arch)
-            listener = _EventListener(log, arch, stop_file)
+            listener = _EventListener(log, arch, stop_file, stage)
             config = replace(spec.config, architecture=arch)
             result, report, card = train_and_evaluate(data, config, f"{arch}-retrained", listener)
             with_weights = result.epochs_run > 0
