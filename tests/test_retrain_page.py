@@ -4,6 +4,8 @@ table, picking runs by id, comparing, deleting, damaged run files."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,29 @@ def test_a_damaged_events_file_leaves_the_page_and_the_save_form(tmp_path):
     assert any("damaged line(s)" in c.value for c in at.caption)
     assert at.text_input(key="save_name_lrcn")  # the Save form stays
     assert (run / "events.jsonl").read_bytes() == before
+
+
+def test_a_running_run_says_running_and_one_message_after_stop():
+    run = fake_run(A, name="live one")
+    lines = (run / "events.jsonl").read_text().splitlines()[:3]  # training, no epoch, no end
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+    # a live process with the run folder on its command line stands in for the worker
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", str(run)])
+    try:
+        (run / "pid").write_text(str(worker.pid))
+        at = retrain()
+        label = at.selectbox(key="rt_run").options[0]
+        assert "running" in label and "queued" not in label
+        assert list(at.dataframe[0].value["status"]) == ["running"]
+        at.button(key=f"rt_stop_{A}").click().run()
+        assert (run / "stop").exists()
+        messages = [m.value for m in [*at.info, *at.warning] if "Stop" in m.value]
+        assert messages == ["Stopping: the run ends after the batch in progress."]
+        worker.kill()
+        worker.wait()
+        at.run()
+        messages = [m.value for m in [*at.info, *at.warning] if "Stop" in m.value]
+        assert messages == ["Stopped by you."]  # one box, not two saying the same
+    finally:
+        worker.kill()
+        worker.wait()
