@@ -9,6 +9,7 @@ A run is a folder under runs_dir():
     pid            the worker's process id
     worker.log     the worker's own output (warnings, a traceback if it crashed)
     <arch>.keras   each trained model, with its card <arch>.json, saved by the worker
+    tensorboard/   the curves as TensorBoard event files (`tensorboard --logdir runs_dir()`)
 
 The web server only starts the worker (`python -m har.training.worker RUN_DIR`) and reads
 these files: training never shares the server's interpreter, GIL or memory; a watched run

@@ -31,6 +31,7 @@ class _EventListener:
     def __init__(self, log: EventLog, arch: str, stop_file: Path, stage: dict) -> None:
         self.log, self.arch, self.stop_file, self.stage = log, arch, stop_file, stage
         self.last_batch_event = 0.0
+        self.writer = None
 
     def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
         self.log.emit("epoch_begin", arch=self.arch, epoch=epoch, total_epochs=total_epochs)
@@ -44,6 +45,19 @@ class _EventListener:
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         self.log.emit("epoch", arch=self.arch, logs={"epoch": epoch + 1, **logs})
         self.stage["epochs_done"] = epoch + 1
+        self.tensorboard(epoch + 1, logs)
+
+    def tensorboard(self, step: int, logs: dict) -> None:
+        """The epoch's logs as TensorBoard scalars too: `tensorboard --logdir <runs folder>`."""
+        import tensorflow as tf
+
+        if self.writer is None:
+            folder = self.stop_file.parent / "tensorboard" / self.arch
+            self.writer = tf.summary.create_file_writer(str(folder))
+        with self.writer.as_default():
+            for key, value in logs.items():
+                tf.summary.scalar(key, value, step=step)
+        self.writer.flush()
 
     def should_stop(self) -> bool:
         return self.stop_file.exists()
