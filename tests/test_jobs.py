@@ -47,7 +47,6 @@ def test_a_run_trains_in_another_process_reports_and_saves(tiny_synthetic, tmp_p
     assert state.extract_done == state.extract_total == 12
     assert [h["epoch"] for h in state.history["lrcn"]] == [1, 2]
     assert "val_loss" in state.history["lrcn"][0]
-    assert list((job.dir / "tensorboard" / "lrcn").glob("events.out.tfevents.*"))
     assert state.total_epochs == 2 and state.total_batches >= 1
     report = state.reports["lrcn"]
     assert report["num_clips"] == state.split["test"] == 4

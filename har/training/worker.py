@@ -7,6 +7,7 @@ model, tests it, saves it into the run folder and appends what happens to events
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -48,16 +49,26 @@ class _EventListener:
         self.tensorboard(epoch + 1, logs)
 
     def tensorboard(self, step: int, logs: dict) -> None:
-        """The epoch's logs as TensorBoard scalars too: `tensorboard --logdir <runs folder>`."""
+        """The epoch's logs as TensorBoard scalars too: `tensorboard --logdir <runs folder>`.
+
+        Only where the tensorboard package is installed (tf.summary needs it); never a reason
+        for a run to fail.
+        """
+        if self.writer is False or importlib.util.find_spec("tensorboard") is None:
+            return
         import tensorflow as tf
 
         if self.writer is None:
             folder = self.stop_file.parent / "tensorboard" / self.arch
             self.writer = tf.summary.create_file_writer(str(folder))
-        with self.writer.as_default():
-            for key, value in logs.items():
-                tf.summary.scalar(key, value, step=step)
-        self.writer.flush()
+        try:
+            with self.writer.as_default():
+                for key, value in logs.items():
+                    tf.summary.scalar(key, value, step=step)
+            self.writer.flush()
+        except Exception as exc:  # noqa: BLE001 - the curves are in events.jsonl anyway
+            print(f"TensorBoard files not written: {exc}", file=sys.stderr)
+            self.writer = False
 
     def should_stop(self) -> bool:
         return self.stop_file.exists()
