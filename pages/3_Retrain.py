@@ -278,6 +278,8 @@ def _delete(job_id: str) -> None:
     else:
         st.session_state["rt_deleted"] = ""
         st.session_state.pop("rt_run", None)
+        compared = st.session_state.get("rt_compare") or []
+        st.session_state["rt_compare"] = [i for i in compared if i != job_id]
         if st.query_params.get("job") == job_id:
             del st.query_params["job"]
 

@@ -123,6 +123,7 @@ def test_compare_two_runs_then_delete_one():
     assert any("Run deleted" in s.value for s in at.success)
     assert list(at.dataframe[0].value["id"]) == [B]
     assert at.selectbox(key="rt_run").value == B
+    assert at.multiselect(key="rt_compare").value == [B]
 
 
 def test_a_damaged_events_file_leaves_the_page_and_the_save_form(tmp_path):
