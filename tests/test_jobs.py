@@ -44,7 +44,8 @@ def test_a_run_trains_in_another_process_reports_and_saves(tiny_synthetic, tmp_p
     assert pid != os.getpid()
     state = job.join(timeout=300)
     assert state.stage == "done", state.error
-    assert state.extract_done == state.extract_total == 12
+    # the recipe's temporal jitter: training clips extracted again with 80 frames, last
+    assert state.extract_done == state.extract_total == state.split["train"] < 12
     assert [h["epoch"] for h in state.history["lrcn"]] == [1, 2]
     assert "val_loss" in state.history["lrcn"][0]
     assert state.total_epochs == 2 and state.total_batches >= 1
