@@ -55,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", nargs="+", default=["lrcn:augment:10:6", "lrcn:paper:10:6"])
     parser.add_argument("--keep-cache", action="store_true", help="use the usual frame cache")
+    parser.add_argument("--out", default="retrain_defaults.json", help="file in benchmarks/results")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HAR_RUNS_DIR"] = str(Path(tmp) / "runs")
@@ -72,7 +73,7 @@ def main() -> None:
                 f"load {r['load_before']} -> {r['load_after']}",
                 flush=True,
             )
-    out = ROOT / "benchmarks" / "results" / "retrain_defaults.json"
+    out = ROOT / "benchmarks" / "results" / args.out
     out.write_text(json.dumps({"cpu_count": os.cpu_count(), "runs": results}, indent=1))
     print(f"wrote {out}")
 
