@@ -31,8 +31,8 @@ def answers(at) -> list[str]:
 
 
 def runs_box(at):
-    """The Retrain page's run list (not keyed: it follows the run in the URL)."""
-    return next(b for b in at.selectbox if b.label.startswith("Runs ("))
+    """The Retrain page's run picker (keyed; runs are its options by id)."""
+    return at.selectbox(key="rt_run")
 
 
 def test_shipped_models_exist():
@@ -152,7 +152,7 @@ def test_retrain_two_classes_then_save_with_name_checks(tmp_path):
     assert job.join(timeout=TIMEOUT).stage == "done", job.snapshot().error
     at.run()
     assert len(at.get("plotly_chart")) >= 3  # loss, accuracy, confusion matrix
-    assert f"Run {job.id}" in " ".join(c.value for c in at.caption)  # the run on display
+    assert f"run {job.id}" in " ".join(t.value for t in at.text)  # the run on display
     assert len(runs_box(at).options) == 1
     # names a user can get wrong: a message each, nothing saved
     for bad, message in (("x" * 300, "at most 64 characters"), ("my model!", "only letters")):
@@ -173,7 +173,7 @@ def test_retrain_two_classes_then_save_with_name_checks(tmp_path):
     # and the run is still listed after visiting another page
     at.switch_page("pages/3_Retrain.py").run()
     assert "done" in runs_box(at).options[0]
-    assert f"Run {job.id}" in " ".join(c.value for c in at.caption)
+    assert f"run {job.id}" in " ".join(t.value for t in at.text)
 
 
 def test_evaluate_shows_metrics_tables_and_the_papers_figures():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +44,8 @@ def test_a_run_trains_in_another_process_reports_and_saves(tiny_synthetic, tmp_p
     assert pid != os.getpid()
     state = job.join(timeout=300)
     assert state.stage == "done", state.error
-    assert state.extract_done == state.extract_total == 12
+    # the recipe's temporal jitter: training clips extracted again with 80 frames, last
+    assert state.extract_done == state.extract_total == state.split["train"] < 12
     assert [h["epoch"] for h in state.history["lrcn"]] == [1, 2]
     assert "val_loss" in state.history["lrcn"][0]
     assert state.total_epochs == 2 and state.total_batches >= 1
@@ -119,3 +121,40 @@ def test_a_bad_folder_fails_with_the_sentence(tmp_path):
     state = job.join(timeout=120)
     assert state.stage == "failed" and "does not exist" in state.error
     assert get_job("no-such-id") is None and get_job("../etc") is None
+
+
+def _gone_or_zombie(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def test_a_finished_worker_is_reaped_not_left_a_zombie(tiny_synthetic):
+    job = start_job(spec(tiny_synthetic))
+    pid = int((job.dir / "pid").read_text())
+    assert job.join(timeout=300).stage == "done"
+    deadline = time.monotonic() + 120  # the worker exits a little after its last event
+    while _gone_or_zombie(pid) != "gone" and time.monotonic() < deadline:
+        list_jobs()
+        time.sleep(0.2)
+    assert _gone_or_zombie(pid) == "gone"  # a zombie (<defunct>) would still show, as "Z"
+
+
+def test_stop_in_the_first_epoch_ends_the_run_without_waiting_for_a_batch(tiny_synthetic):
+    job = start_job(spec(tiny_synthetic, ("convlstm",), epochs=200, patience=200))
+    deadline = time.monotonic() + 300
+    while job.snapshot().stage != "training" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    state = job.snapshot()
+    assert state.stage == "training" and state.history["convlstm"] == []
+    job.stop()
+    state = job.join(timeout=120)
+    assert state.stage == "stopped", state.error
+    assert state.models["convlstm"] == {
+        "epochs_run": 0,
+        "stopped_by_user": True,
+        "stopped_early": False,
+        "saved": False,
+    }
+    assert not (job.dir / "convlstm.keras").exists()

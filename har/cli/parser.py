@@ -19,6 +19,7 @@ from har.cli.commands import (
     cmd_timeline,
     cmd_train,
 )
+from har.cli.runs import add_parser as add_runs_parser
 from har.config import PAPER_CLASSES
 from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, RECIPES
 
@@ -211,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["savedmodel", "tflite"], default="savedmodel", dest="fmt")
     p.add_argument("--out", type=Path, help="folder to write into (default: ./NAME-FORMAT)")
     p.set_defaults(func=cmd_export)
+
+    add_runs_parser(sub)
     return parser
 
 

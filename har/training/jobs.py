@@ -3,17 +3,19 @@
 A run is a folder under runs_dir():
 
     spec.json      what to train (a JobSpec), written before the process starts
-    events.jsonl   what happened, one JSON object per line, appended as it happens
+    events.jsonl   what happened, one JSON object per line, appended by the worker only
+                   (har.training.events; the server reads it leniently and never writes it)
     stop           present once Stop was pressed; the worker checks it every batch
     pid            the worker's process id
     worker.log     the worker's own output (warnings, a traceback if it crashed)
     <arch>.keras   each trained model, with its card <arch>.json, saved by the worker
+    tensorboard/   the curves as TensorBoard event files (`tensorboard --logdir runs_dir()`)
 
-The web server only starts the worker (`python -m har.training.jobs RUN_DIR`) and reads these files:
-training never shares the server's interpreter, GIL or memory; a watched run costs the
-server one small file read a second; a server restart loses no run. The worker runs at a
-lower CPU priority (nice 10) with TensorFlow's default threads, so it uses every idle core
-yet yields to the server's predictions; HAR_TRAIN_THREADS caps its threads if wanted.
+The web server only starts the worker (`python -m har.training.worker RUN_DIR`) and reads
+these files: training never shares the server's interpreter, GIL or memory; a watched run
+costs the server one small file read a second; a server restart loses no run. The worker
+runs at a lower CPU priority (nice 10) with TensorFlow's default threads, so it uses every
+idle core yet yields to the server's predictions; HAR_TRAIN_THREADS caps its threads.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from har.config import REPO_ROOT, runs_dir
-from har.errors import DatasetError, HarError, ModelError, TrainingError
+from har.errors import DatasetError, ModelError, TrainingError
+from har.training.events import read_new_events
 from har.training.recipe import TrainConfig
 from har.utils.files import write_json
 
@@ -58,6 +60,7 @@ class JobSpec:
     synthetic_groups: int | None = None
     synthetic_seed: int = 7
     split_mode: str = "group"
+    name: str = ""  # the user's name for the run (plain text, shown as text)
 
     def validate(self) -> JobSpec:
         """Every setting checked before a process starts, so a mistake costs no time."""
@@ -69,6 +72,7 @@ class JobSpec:
             replace(self.config, architecture=arch).validate()
         if self.split_mode not in ("group", "random"):
             raise DatasetError(f"Unknown split {self.split_mode!r}; choose group or random.")
+        self.name = clean_name(self.name)
         if (self.data_root is None) == (self.synthetic_groups is None):
             raise DatasetError("Choose either a dataset folder or synthetic data.")
         from har.data.own_datasets import is_own_dataset
@@ -97,10 +101,13 @@ class JobSpec:
             "synthetic_groups": self.synthetic_groups,
             "synthetic_seed": self.synthetic_seed,
             "split_mode": self.split_mode,
+            "name": self.name,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> JobSpec:
+        if not isinstance(data, dict):
+            raise ValueError("spec.json holds no object")
         return cls(**{**data, "config": TrainConfig.from_dict(data["config"])})
 
     def describe(self) -> str:
@@ -112,16 +119,25 @@ class JobSpec:
         )
         return (
             f"{' + '.join(a.upper() for a in self.architectures)} · {', '.join(self.classes)} · "
-            f"{data} · {self.split_mode} split · up to {self.config.epochs or 'the paper'} "
-            f"epochs · batch {self.config.batch_size}"
+            f"{data} · {self.split_mode} split · {self.config.recipe} recipe · up to "
+            f"{self.config.epochs or 'the recipe'} epochs · batch {self.config.batch_size}"
         )
+
+
+MAX_NAME = 60
+
+
+def clean_name(name: str) -> str:
+    """A run name as plain one-line text: control characters out, at most MAX_NAME long."""
+    text = "".join(c if c.isprintable() else " " for c in str(name or ""))
+    return " ".join(text.split())[:MAX_NAME]
 
 
 @dataclass
 class JobState:
     """Everything the events of a run say so far, folded into one picture."""
 
-    stage: str = "queued"  # queued, generating, extracting, training, done, stopped, failed
+    stage: str = "queued"  # queued, generating, preparing, extracting, training, then FINISHED
     message: str = "Starting"
     extract_done: int = 0
     extract_total: int = 0
@@ -139,6 +155,7 @@ class JobState:
     started: float = 0.0
     ended: float = 0.0
     stop_requested: bool = False
+    damaged_lines: int = 0  # lines of events.jsonl that could not be read, skipped
 
     @property
     def finished(self) -> bool:
@@ -150,152 +167,14 @@ class JobState:
             where = f"{self.architecture.upper()}: epoch {self.epoch + 1}/{self.total_epochs}"
             if self.total_batches:
                 return f"{where}, batch {self.batch}/{self.total_batches}"
-            return f"{where}, starting"
+            return f"{where}, building the model and running its first batch"
         if self.stage == "extracting" and self.extract_total:
             return f"Extracting frames: {self.extract_done}/{self.extract_total} clips"
         return self.message
 
 
-# --- the worker process --------------------------------------------------------------------
-class EventLog:
-    """Appends one JSON object per line; each line goes out in one write, so a reader never
-    sees half an event except as an unterminated last line, which it leaves for later."""
-
-    def __init__(self, path: Path) -> None:
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.lock = threading.Lock()
-
-    def emit(self, kind: str, **data) -> None:
-        line = json.dumps({"type": kind, "t": time.time(), **data}) + "\n"
-        with self.lock:
-            os.write(self.fd, line.encode())
-
-
-class _EventListener:
-    """har.train's TrainingListener that writes progress events and honours the stop file."""
-
-    def __init__(self, log: EventLog, arch: str, stop_file: Path) -> None:
-        self.log, self.arch, self.stop_file = log, arch, stop_file
-        self.last_batch_event = 0.0
-
-    def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
-        self.log.emit("epoch_begin", arch=self.arch, epoch=epoch, total_epochs=total_epochs)
-
-    def on_batch_end(self, epoch: int, batch: int, total_batches: int, logs: dict) -> None:
-        now = time.monotonic()
-        if now - self.last_batch_event >= BATCH_EVENT_INTERVAL or batch + 1 == total_batches:
-            self.last_batch_event = now
-            self.log.emit("batch", arch=self.arch, batch=batch + 1, total_batches=total_batches)
-
-    def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        self.log.emit("epoch", arch=self.arch, logs={"epoch": epoch + 1, **logs})
-
-    def should_stop(self) -> bool:
-        return self.stop_file.exists()
-
-
-def run_worker(run_dir: Path) -> int:
-    """The training process: generate data if asked, extract frames, train, test, save."""
-    run_dir = Path(run_dir)
-    os.nice(10)  # yield the CPU to the web server's predictions
-    log = EventLog(run_dir / "events.jsonl")
-    stop_file = run_dir / "stop"
-    stage = {"name": "queued"}
-
-    def set_stage(name: str, message: str, **extra) -> None:
-        stage["name"] = name
-        log.emit("stage", stage=name, message=message, **extra)
-
-    def watch_stop() -> None:
-        # Generating and extracting have no per-batch check; their files are written
-        # atomically, so ending the process there loses nothing.
-        while True:
-            time.sleep(0.2)
-            if stop_file.exists() and stage["name"] in ("queued", "generating", "extracting"):
-                log.emit("end", stage="stopped", message="Stopped before training began")
-                if os.getpgid(0) == os.getpid():  # our own group (start_job): pool workers too
-                    os.killpg(os.getpid(), signal.SIGKILL)
-                os._exit(0)
-
-    threading.Thread(target=watch_stop, daemon=True).start()
-    try:
-        spec = JobSpec.from_dict(json.loads((run_dir / "spec.json").read_text()))
-        root = spec.data_root
-        if spec.synthetic_groups:
-            from har.data.synthetic import cached_dataset
-
-            set_stage("generating", "Generating synthetic clips")
-            root = cached_dataset(
-                spec.classes,
-                groups=spec.synthetic_groups,
-                seed=spec.synthetic_seed,
-                progress=lambda done, total: log.emit("generate", done=done, total=total),
-            )
-        from har.utils.quiet import import_tensorflow
-
-        import_tensorflow()
-        threads = os.environ.get("HAR_TRAIN_THREADS")
-        if threads:
-            import tensorflow as tf
-
-            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        from har.training.experiment import prepare_data, train_and_evaluate
-
-        set_stage("extracting", "Extracting frames")
-        data = prepare_data(
-            root,
-            spec.classes,
-            split_mode=spec.split_mode,
-            seed=spec.config.seed,
-            progress=lambda done, total: log.emit("extract", done=done, total=total),
-        )
-        log.emit("split", split=data.describe()["split"], skipped=data.skipped)
-        for arch in spec.architectures:
-            if stop_file.exists():
-                break
-            set_stage("training", f"Training {arch.upper()}", arch=arch)
-            listener = _EventListener(log, arch, stop_file)
-            config = replace(spec.config, architecture=arch)
-            result, report, card = train_and_evaluate(data, config, f"{arch}-retrained", listener)
-            with_weights = result.epochs_run > 0
-            if with_weights:
-                from har.models.registry import save_model
-
-                save_model(result.model, replace(card, name=arch), run_dir, overwrite=True)
-            log.emit(
-                "report",
-                arch=arch,
-                report=report.to_dict() if report is not None else None,
-                model={
-                    "epochs_run": result.epochs_run,
-                    "stopped_by_user": result.stopped_by_user,
-                    "stopped_early": result.stopped_early,
-                    "saved": with_weights,
-                },
-            )
-        stopped = stop_file.exists()
-        log.emit(
-            "end",
-            stage="stopped" if stopped else "done",
-            message="Stopped by user" if stopped else "Finished",
-        )
-        return 0
-    except HarError as exc:
-        log.emit("end", stage="failed", error=str(exc), message="Failed")
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the page must get a sentence, not silence
-        traceback.print_exc()
-        log.emit(
-            "end",
-            stage="failed",
-            error=f"Training failed unexpectedly: {exc} (details in {run_dir / 'worker.log'})",
-            message="Failed",
-        )
-        return 1
-
-
 # --- the server's side -------------------------------------------------------------------
-_PROCESSES: dict[str, subprocess.Popen] = {}  # workers this process started, to reap them
+_PROCESSES: dict[str, subprocess.Popen] = {}  # workers this process started
 _RUNS: dict[str, TrainingJob] = {}
 _RUNS_LOCK = threading.Lock()
 
@@ -309,6 +188,7 @@ class TrainingJob:
         self.spec = JobSpec.from_dict(json.loads((self.dir / "spec.json").read_text()))
         self._state = JobState()
         self._offset = 0
+        self._ended_by_worker = False
         self._stop_sent: float | None = None
         self._lock = threading.Lock()
 
@@ -356,24 +236,24 @@ class TrainingJob:
         return path
 
     def _read_events(self) -> None:
-        path = self.dir / "events.jsonl"
-        if not path.exists():
-            return
-        with open(path, "rb") as f:
-            f.seek(self._offset)
-            chunk = f.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]  # an unterminated last line waits
-        self._offset += len(complete)
-        for line in complete.splitlines():
-            if line.strip():
-                self._apply(json.loads(line))
+        events, self._offset, bad = read_new_events(self.dir / "events.jsonl", self._offset)
+        self._state.damaged_lines += bad
+        for event in events:
+            if self._state.finished and self._ended_by_worker:
+                break  # nothing after a run's end changes it
+            try:
+                self._apply(event)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self._state.damaged_lines += 1  # a known type with fields missing or wrong
         self._state.stop_requested = (self.dir / "stop").exists()
 
     def _apply(self, event: dict) -> None:
         s, kind = self._state, event["type"]
         s.started = s.started or event["t"]
         if kind == "stage":
-            s.stage, s.message = event["stage"], event["message"]
+            if event["stage"] in FINISHED:
+                raise ValueError("a run ends only with an end event")
+            s.stage, s.message = str(event["stage"]), str(event["message"])
             if "arch" in event:
                 s.architecture, s.total_epochs, s.epoch, s.batch, s.total_batches = (
                     event["arch"],
@@ -399,8 +279,11 @@ class TrainingJob:
                 s.reports[event["arch"]] = event["report"]
             s.models[event["arch"]] = event["model"]
         elif kind == "end":
-            s.stage, s.message = event["stage"], event.get("message", "")
-            s.error, s.ended = event.get("error", ""), event["t"]
+            if event["stage"] not in FINISHED:
+                raise ValueError(f"unknown end stage {event['stage']!r}")
+            s.stage, s.message = event["stage"], str(event.get("message", ""))
+            s.error, s.ended = str(event.get("error", "")), event["t"]
+            self._ended_by_worker = True
 
     def _check_process(self) -> None:
         """A worker that died without an 'end' event, or ignored Stop, ends the run here."""
@@ -411,17 +294,26 @@ class TrainingJob:
         if not alive:
             self._read_events()  # the worker may have written its end just now
             if not self._state.finished:
+                # Said here, never written into the run's files: a server that misjudges a
+                # run (a damaged file, a reused pid) must not rewrite its history.
+                s = self._state
                 stopped = (self.dir / "stop").exists()
-                EventLog(self.dir / "events.jsonl").emit(
-                    "end",
-                    stage="stopped" if stopped else "failed",
-                    message="Stopped by user" if stopped else "Failed",
-                    error=""
+                s.stage = "stopped" if stopped else "failed"
+                s.message = "Stopped by user" if stopped else "Failed"
+                s.error = (
+                    ""
                     if stopped
-                    else "The training process ended unexpectedly "
-                    f"(out of memory or killed); its output is in {self.dir / 'worker.log'}.",
+                    else "The training process ended unexpectedly (out of memory or killed); "
+                    f"its output is in {self.dir / 'worker.log'}."
                 )
-                self._read_events()
+                s.ended = s.ended or _last_write(self.dir)
+
+
+def _last_write(run_dir: Path) -> float:
+    try:
+        return (run_dir / "events.jsonl").stat().st_mtime
+    except OSError:
+        return time.time()
 
 
 def _worker_alive(run_id: str, run_dir: Path) -> bool:
@@ -460,7 +352,7 @@ def start_job(spec: JobSpec) -> TrainingJob:
     }
     with open(run_dir / "worker.log", "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "har.training.jobs", str(run_dir)],
+            [sys.executable, "-m", "har.training.worker", str(run_dir)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -469,6 +361,8 @@ def start_job(spec: JobSpec) -> TrainingJob:
         )
     write_json(run_dir / "pid", proc.pid)
     _PROCESSES[run_dir.name] = proc
+    # a finished worker is waited for at once, so it never lingers as a zombie (<defunct>)
+    threading.Thread(target=proc.wait, daemon=True).start()
     return get_job(run_dir.name)
 
 
@@ -488,8 +382,8 @@ def get_job(job_id: str | None) -> TrainingJob | None:
         return job
 
 
-def list_jobs(limit: int = 20) -> list[TrainingJob]:
-    """The most recent runs, newest first."""
+def list_jobs(limit: int | None = None) -> list[TrainingJob]:
+    """The runs, newest first (the `limit` newest if given); unreadable folders left out."""
     root = runs_dir()
     if not root.is_dir():
         return []
@@ -497,5 +391,7 @@ def list_jobs(limit: int = 20) -> list[TrainingJob]:
     return [job for job in map(get_job, names[:limit]) if job is not None]
 
 
-if __name__ == "__main__":
-    sys.exit(run_worker(Path(sys.argv[1])))
+def forget_job(job_id: str) -> None:
+    """Drop a run from this process's memory (after its folder was deleted)."""
+    with _RUNS_LOCK:
+        _RUNS.pop(str(runs_dir() / job_id), None)

@@ -1,0 +1,67 @@
+"""A run's events.jsonl: appended by its worker, read leniently by everyone else.
+
+One JSON object per line, each line written in one `os.write`, so a reader sees at most an
+unterminated last line, which it leaves for later. A damaged line (not JSON, not an object,
+no "type", random bytes) is skipped and counted, never a traceback: one bad line must not
+hide the run list or the runs around it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+MAX_EVENT_BYTES = 1 << 20  # a longer line is damage, not an event
+
+
+class EventLog:
+    """Appends one JSON object per line, each in one write."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.lock = threading.Lock()
+
+    def emit(self, kind: str, **data) -> None:
+        line = json.dumps({"type": kind, "t": time.time(), **data}) + "\n"
+        with self.lock:
+            os.write(self.fd, line.encode())
+
+
+def parse_event(line: bytes) -> dict | None:
+    """One line as an event dict with a string "type" and a number "t", or None if damaged."""
+    if len(line) > MAX_EVENT_BYTES:
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:  # not JSON, a cut line, bytes that are not UTF-8
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return None
+    t = event.get("t")
+    if not isinstance(t, int | float) or isinstance(t, bool) or t != t:
+        return None
+    return event
+
+
+def read_new_events(path: Path, offset: int) -> tuple[list[dict], int, int]:
+    """Events after byte `offset`: (events, new offset, damaged lines skipped)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except FileNotFoundError:
+        return [], offset, 0
+    complete = chunk[: chunk.rfind(b"\n") + 1]  # an unterminated last line waits
+    events, bad = [], 0
+    for line in complete.splitlines():
+        if not line.strip():
+            continue
+        event = parse_event(line)
+        if event is None:
+            bad += 1
+        else:
+            events.append(event)
+    return events, offset + len(complete), bad

@@ -1,0 +1,198 @@
+"""The training process of a run: `python -m har.training.worker RUN_DIR`.
+
+It reads the run's spec.json, generates synthetic data if asked, extracts frames, trains each
+model, tests it, saves it into the run folder and appends what happens to events.jsonl
+(har.training.events). The server only reads those files (har.training.jobs).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import replace
+from pathlib import Path
+
+from har.errors import HarError
+from har.training.events import EventLog
+from har.training.jobs import BATCH_EVENT_INTERVAL, JobSpec
+
+HARD_STOP_AFTER = 1.0  # seconds a stop waits for fit() to stop at a batch, in a first epoch
+
+
+# --- the worker process --------------------------------------------------------------------
+class _EventListener:
+    """har.train's TrainingListener that writes progress events and honours the stop file."""
+
+    def __init__(self, log: EventLog, arch: str, stop_file: Path, stage: dict) -> None:
+        self.log, self.arch, self.stop_file, self.stage = log, arch, stop_file, stage
+        self.last_batch_event = 0.0
+        self.writer = None
+
+    def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
+        self.log.emit("epoch_begin", arch=self.arch, epoch=epoch, total_epochs=total_epochs)
+
+    def on_batch_end(self, epoch: int, batch: int, total_batches: int, logs: dict) -> None:
+        now = time.monotonic()
+        if now - self.last_batch_event >= BATCH_EVENT_INTERVAL or batch + 1 == total_batches:
+            self.last_batch_event = now
+            self.log.emit("batch", arch=self.arch, batch=batch + 1, total_batches=total_batches)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.log.emit("epoch", arch=self.arch, logs={"epoch": epoch + 1, **logs})
+        self.stage["epochs_done"] = epoch + 1
+        self.tensorboard(epoch + 1, logs)
+
+    def tensorboard(self, step: int, logs: dict) -> None:
+        """The epoch's logs as TensorBoard scalars too: `tensorboard --logdir <runs folder>`.
+
+        Only where the tensorboard package is installed (tf.summary needs it); never a reason
+        for a run to fail.
+        """
+        if self.writer is False or importlib.util.find_spec("tensorboard") is None:
+            return
+        import tensorflow as tf
+
+        if self.writer is None:
+            folder = self.stop_file.parent / "tensorboard" / self.arch
+            self.writer = tf.summary.create_file_writer(str(folder))
+        try:
+            with self.writer.as_default():
+                for key, value in logs.items():
+                    tf.summary.scalar(key, value, step=step)
+            self.writer.flush()
+        except Exception as exc:  # noqa: BLE001 - the curves are in events.jsonl anyway
+            print(f"TensorBoard files not written: {exc}", file=sys.stderr)
+            self.writer = False
+
+    def should_stop(self) -> bool:
+        return self.stop_file.exists()
+
+
+def run_worker(run_dir: Path) -> int:
+    """The training process: generate data if asked, extract frames, train, test, save."""
+    run_dir = Path(run_dir)
+    os.nice(10)  # yield the CPU to the web server's predictions
+    log = EventLog(run_dir / "events.jsonl")
+    stop_file = run_dir / "stop"
+    stage = {"name": "queued", "arch": "", "epochs_done": 0}
+
+    def set_stage(name: str, message: str, **extra) -> None:
+        stage.update(name=name, arch=extra.get("arch", ""), epochs_done=0)
+        log.emit("stage", stage=name, message=message, **extra)
+
+    def end_now() -> None:
+        if os.getpgid(0) == os.getpid():  # our own group (start_job): pool workers too
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(0)
+
+    def watch_stop() -> None:
+        # Generating and extracting have no per-batch check; their files are written
+        # atomically, so ending the process there loses nothing. Nor does ending a model's
+        # training before its first epoch ends (compiling, the first batches of ConvLSTM can
+        # take a minute): it has no weights worth keeping. After that, fit() stops at the batch.
+        pressed = None
+        while True:
+            time.sleep(0.2)
+            if not stop_file.exists():
+                continue
+            pressed = pressed or time.monotonic()
+            if stage["name"] in ("queued", "generating", "preparing", "extracting"):
+                log.emit("end", stage="stopped", message="Stopped before training began")
+                end_now()
+            if (
+                stage["name"] == "training"
+                and stage["epochs_done"] == 0
+                and time.monotonic() - pressed > HARD_STOP_AFTER
+            ):
+                model = {"epochs_run": 0, "stopped_by_user": True, "stopped_early": False}
+                log.emit("report", arch=stage["arch"], report=None, model={**model, "saved": False})
+                log.emit("end", stage="stopped", message="Stopped by user")
+                end_now()
+
+    threading.Thread(target=watch_stop, daemon=True).start()
+    try:
+        spec = JobSpec.from_dict(json.loads((run_dir / "spec.json").read_text()))
+        root = spec.data_root
+        if spec.synthetic_groups:
+            from har.data.synthetic import cached_dataset
+
+            set_stage("generating", "Generating synthetic clips")
+            root = cached_dataset(
+                spec.classes,
+                groups=spec.synthetic_groups,
+                seed=spec.synthetic_seed,
+                progress=lambda done, total: log.emit("generate", done=done, total=total),
+            )
+        from har.utils.quiet import import_tensorflow
+
+        set_stage("preparing", "Loading TensorFlow")
+        import_tensorflow()
+        threads = os.environ.get("HAR_TRAIN_THREADS")
+        if threads:
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        from har.training.experiment import prepare_data, train_and_evaluate
+
+        set_stage("extracting", "Extracting frames")
+        data = prepare_data(
+            root,
+            spec.classes,
+            split_mode=spec.split_mode,
+            seed=spec.config.seed,
+            train_frames=spec.config.train_frames,  # temporal jitter needs more than 20
+            progress=lambda done, total: log.emit("extract", done=done, total=total),
+        )
+        log.emit("split", split=data.describe()["split"], skipped=data.skipped)
+        for arch in spec.architectures:
+            if stop_file.exists():
+                break
+            set_stage("training", f"Training {arch.upper()}", arch=arch)
+            listener = _EventListener(log, arch, stop_file, stage)
+            config = replace(spec.config, architecture=arch)
+            result, report, card = train_and_evaluate(data, config, f"{arch}-retrained", listener)
+            with_weights = result.epochs_run > 0
+            if with_weights:
+                from har.models.registry import save_model
+
+                save_model(result.model, replace(card, name=arch), run_dir, overwrite=True)
+            log.emit(
+                "report",
+                arch=arch,
+                report=report.to_dict() if report is not None else None,
+                model={
+                    "epochs_run": result.epochs_run,
+                    "stopped_by_user": result.stopped_by_user,
+                    "stopped_early": result.stopped_early,
+                    "saved": with_weights,
+                },
+            )
+        stopped = stop_file.exists()
+        log.emit(
+            "end",
+            stage="stopped" if stopped else "done",
+            message="Stopped by user" if stopped else "Finished",
+        )
+        return 0
+    except HarError as exc:
+        log.emit("end", stage="failed", error=str(exc), message="Failed")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the page must get a sentence, not silence
+        traceback.print_exc()
+        log.emit(
+            "end",
+            stage="failed",
+            error=f"Training failed unexpectedly: {exc} (details in {run_dir / 'worker.log'})",
+            message="Failed",
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run_worker(Path(sys.argv[1])))
