@@ -27,8 +27,10 @@ def import_ui() -> None:
         "the order the model outputs them (the order of its training folders' list), and the "
         "color order its frames had (OpenCV reads **BGR**, which the tutorial kept)."
     )
+    # Outside the form: a finished upload reruns the page, so an Import pressed while the file
+    # was still uploading (the form then sends no file) goes ahead once it has arrived.
+    upload = st.file_uploader("Model file", type=["h5", "hdf5"], key="import_upload")
     with st.form("import"):
-        upload = st.file_uploader("Model file", type=["h5", "hdf5"])
         server_path = st.text_input(
             "... or a path on this server", key="import_path", help="Inside HAR_DATA_ROOTS."
         )
@@ -41,18 +43,25 @@ def import_ui() -> None:
             key="import_color",
         )
         name = right.text_input("Name (optional)", key="import_name")
-        submitted = st.form_submit_button("Import", type="primary")
-    if not submitted:
+        if st.form_submit_button("Import", type="primary"):
+            st.session_state["import_wanted"] = True
+    if not st.session_state.get("import_wanted"):
         return
+    if upload is None and not server_path.strip():  # kept wanted: the upload may yet arrive
+        st.info(
+            "No model file yet. If you chose one, it is still uploading: the import starts by "
+            "itself when its upload bar finishes. Otherwise upload a .h5 file or give its path "
+            "on this server."
+        )
+        return
+    st.session_state["import_wanted"] = False
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if upload is not None:
                 path = Path(tmp) / Path(upload.name).name  # the default name comes from it
                 path.write_bytes(upload.getvalue())
-            elif server_path.strip():
-                path = check_data_root(server_path.strip())
             else:
-                raise HarError("Upload a .h5 file or give its path on this server.")
+                path = check_data_root(server_path.strip())
             from har.models.keras2_import import import_legacy
 
             with st.spinner("Reading the Keras 2 model and checking it..."):
@@ -99,11 +108,13 @@ st.title("Models")
 cards, problems = model_cards()
 for problem in problems:
     st.warning(problem)
-for card in cards:
-    with st.expander(card.name):
-        st.markdown(card_summary(card))
-        if card.source:
-            st.caption(f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')}).")
+for start in range(0, len(cards), 2):  # the cards in view, two a row
+    for col, card in zip(st.columns(2), cards[start : start + 2], strict=False):
+        with col, st.container(border=True):
+            st.markdown(f"#### {card.name}")
+            st.markdown(card_summary(card))
+            if card.source:
+                st.caption(f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')}).")
 import_ui()
 if cards:
     export_ui(cards)
