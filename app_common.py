@@ -38,7 +38,7 @@ def setup_page(title: str) -> None:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
-    st.session_state["ucf50_root"] = ucf50_root_ui()
+    st.session_state["ucf50_root"] = ucf50_root_ui(title)
 
 
 def _listed_models() -> tuple[list, list[str]]:
@@ -85,13 +85,14 @@ def forget_models() -> None:
 UCF_BOX = "ucf50_dir_box"  # the sidebar's folder box (its key)
 
 
-def ucf50_root_ui() -> Path | None:
+def ucf50_root_ui(page: str = "") -> Path | None:
     """Sidebar: a real UCF50 or UCF101 folder, from HAR_UCF50_DIR or typed in; validated."""
     # A keyed box without `value=`: a widget's identity includes its arguments, so passing the
     # last text as `value` made every edit a new widget that came back with the old text
     # (every second edit was undone). The key holds the text; "ucf50_dir" keeps it across
-    # pages (Streamlit drops a widget's state on a page that has not drawn it yet).
-    if UCF_BOX not in st.session_state:
+    # pages: each page draws its own box (a new widget), seeded once from it when opened.
+    if UCF_BOX not in st.session_state or st.session_state.get(f"{UCF_BOX}__page") != page:
+        st.session_state[f"{UCF_BOX}__page"] = page
         st.session_state[UCF_BOX] = st.session_state.get("ucf50_dir", str(ucf50_dir() or ""))
     typed = st.sidebar.text_input(
         "UCF50/UCF101 folder",

@@ -55,7 +55,7 @@ def drawing_ui(card) -> None:
     except (HarError, OSError) as exc:
         st.caption(f"No drawing: {exc}")
         return
-    st.graphviz_chart(dot, use_container_width=True)
+    st.graphviz_chart(dot, width="stretch")
     with st.expander("The layers in words"):
         st.markdown("\n".join(f"{k}. {line}" for k, line in enumerate(lines, start=1)))
 
