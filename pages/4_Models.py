@@ -78,29 +78,52 @@ def import_ui() -> None:
     )
 
 
+@st.cache_resource
+def export_errors() -> dict:
+    """(model, format) -> the sentence its last export failed with (the download runs on its
+    own thread, where the page cannot draw; the next rerun shows it)."""
+    return {}
+
+
+def export_zip(name: str, fmt: str) -> bytes:
+    """The model exported, checked and zipped with its card and a README (on download)."""
+    from har.models.export import export_model
+
+    buffer = io.BytesIO()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            export_model(name, fmt, Path(tmp) / f"{name}-{fmt}")
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for file in sorted(Path(tmp).rglob("*")):
+                    if file.is_file():
+                        archive.write(file, file.relative_to(tmp))
+    except HarError as exc:  # the zip says why, and so does the page on its next run
+        export_errors()[(name, fmt)] = str(exc)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("EXPORT-FAILED.txt", f"{exc}\n")
+    else:
+        export_errors().pop((name, fmt), None)
+    return buffer.getvalue()
+
+
 def export_ui(cards) -> None:
-    """Any model as a SavedModel or TFLite, zipped with its card and a README."""
+    """Any model as a SavedModel or TFLite, zipped with its card and a README: one click."""
     st.subheader("Export a model")
     left, middle, right = st.columns([2, 1, 1])
     name = left.selectbox("Model", [c.name for c in cards], key="export_model")
     fmt = middle.radio("Format", ["tflite", "savedmodel"], horizontal=True, key="export_fmt")
-    if right.button("Prepare the download", key="export_go"):
-        from har.models.export import export_model
-
-        try:
-            with tempfile.TemporaryDirectory() as tmp, st.spinner("Exporting and checking..."):
-                export_model(name, fmt, Path(tmp) / f"{name}-{fmt}")
-                buffer = io.BytesIO()
-                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                    for file in sorted(Path(tmp).rglob("*")):
-                        if file.is_file():
-                            archive.write(file, file.relative_to(tmp))
-            st.session_state["export_zip"] = (f"{name}-{fmt}.zip", buffer.getvalue())
-        except HarError as exc:
-            st.error(str(exc))
-    if st.session_state.get("export_zip"):
-        filename, data = st.session_state["export_zip"]
-        st.download_button(f"Download {filename}", data, file_name=filename, key="export_dl")
+    right.download_button(
+        f"Download {name}-{fmt}.zip",
+        data=lambda: export_zip(name, fmt),  # exported when clicked, on its own thread
+        file_name=f"{name}-{fmt}.zip",
+        mime="application/zip",
+        key="export_dl",
+        help="Converts and checks the model, then downloads it (a few seconds).",
+    )
+    failed = export_errors().get((name, fmt))
+    if failed:
+        st.error(failed)
 
 
 setup_page("Models")

@@ -162,3 +162,13 @@ def test_import_pressed_before_the_file_arrived_waits_for_it(isolated, tmp_path)
     assert not at.error
     assert any("still uploading" in i.value for i in at.info)
     assert at.session_state["import_wanted"] is True  # goes ahead when the file arrives
+
+
+def test_models_export_is_one_download_button(isolated):
+    at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
+    at.switch_page("pages/4_Models.py").run()
+    assert not at.exception
+    assert not any("Prepare" in b.label for b in at.button)  # no convert-then-download
+    downloads = at.get("download_button")
+    assert len(downloads) == 1
+    assert downloads[0].proto.label == "Download convlstm-paper4-tflite.zip"
