@@ -8,6 +8,8 @@ computes lives in `har`; this module only draws and caches.
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -39,6 +41,28 @@ def setup_page(title: str) -> None:
             st.page_link(path, label=label, icon=icon)
         st.divider()
     st.session_state["ucf50_root"] = ucf50_root_ui(title)
+    warm_up()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread | None:
+    """Load the models on a background thread, once per server, when the first page opens:
+    that page shows at once, and Predict and Explain find them loaded (or wait on the same
+    load, behind their spinner, instead of starting it). Not under pytest: AppTest runs every
+    test in one process with changing model folders, and a late load would fill the cache
+    with another test's models."""
+    if "pytest" in sys.modules:
+        return None
+
+    def load() -> None:
+        try:
+            load_predictors()
+        except Exception:  # noqa: BLE001 - the page that needs them shows the error itself
+            pass
+
+    thread = threading.Thread(target=load, name="har-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _listed_models() -> tuple[list, list[str]]:

@@ -286,7 +286,7 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
     at.switch_page("pages/5_Explain.py").run()
     assert not at.exception and not at.error
-    assert at.multiselect(key="explain_models").value == [CONVLSTM, LRCN]
+    assert sorted(at.multiselect(key="explain_models").value) == [CONVLSTM, LRCN]
     at.selectbox(key="explain_class").set_value("Swing").run()
     assert not at.exception and not at.error
     markdown = " ".join(m.value for m in at.markdown)
