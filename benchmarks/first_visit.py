@@ -91,7 +91,8 @@ def main() -> int:
     print("| step (fresh server, 1280x720) | median s |\n| --- | ---: |")
     print(f"| Home shows the model cards | {medians['home_s']:.1f} |")
     print(
-        f"| Predict (clicked {args.read:.0f} s later) shows its page | {medians['predict_shown_s']:.1f} |"
+        f"| Predict (clicked {args.read:.0f} s later) shows its page "
+        f"| {medians['predict_shown_s']:.1f} |"
     )
     print(f"| Predict shows its first answer | {medians['predict_answer_s']:.1f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
