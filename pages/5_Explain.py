@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
 from har.errors import HarError
+from har.explain.annotate import timeline_vtt
 from har.explain.occlusion import OCCLUSION_REPLACEMENT
 from har.explain.report import explain_clips
 from har.explain.saliency import overlay
@@ -90,6 +91,13 @@ def timeline_ui(path: Path, predictors: dict):
         return result
 
     tl = cached("explain_timeline", key, compute)
+    if Path(path).suffix.lower() in (".mp4", ".webm"):  # ones a browser plays as they are
+        with st.columns([1, 1])[0]:
+            st.video(str(path), subtitles={"Answers": timeline_vtt(tl).encode()})
+            st.caption(
+                "Subtitles: each model's answer in the window being played (turn them on "
+                "with the player's CC button if they do not show)."
+            )
     st.caption(
         f"{len(tl.bounds)} windows of {tl.window} frames ({tl.window / tl.rate:.2f} s) every "
         f"{tl.stride} frames over {tl.duration:.1f} s; each window sampled the paper's way. "

@@ -309,6 +309,8 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     assert table["Change"].str.fullmatch(r"\d{1,3}\.\d %").all()
     markdown = " ".join(m.value for m in at.markdown)
     assert "white circle" in markdown and "**Change**" in markdown
+    videos = at.get("video")  # the player, with the timeline as subtitles
+    assert len(videos) == 1 and len(videos[0].proto.subtitles) == 1
     at.select_slider(key="explain_window_index").set_value(1).run()
     at.radio(key="explain_scope").set_value(at.radio(key="explain_scope").options[1]).run()
     assert not at.exception and not at.error

@@ -172,3 +172,25 @@ def test_models_export_is_one_download_button(isolated):
     downloads = at.get("download_button")
     assert len(downloads) == 1
     assert downloads[0].proto.label == "Download convlstm-paper4-tflite.zip"
+
+
+def test_timeline_subtitles_follow_the_windows():
+    from har.explain.annotate import timeline_vtt
+
+    class Timeline:
+        probabilities = {
+            "convlstm": np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]),
+            "lrcn": np.array([[0.8, 0.2], [0.8, 0.2], [0.1, 0.9]]),
+        }
+        centres, duration = [1.0, 2.0, 3.0], 4.0
+
+        def top_classes(self, m):
+            return ["Swing" if p[0] > p[1] else "TaiChi" for p in self.probabilities[m]]
+
+        def confidences(self, m):
+            return [float(p.max()) for p in self.probabilities[m]]
+
+    vtt = timeline_vtt(Timeline())
+    assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nconvlstm: Swing 90%")
+    assert "00:00:01.500 --> 00:00:02.500\nconvlstm: TaiChi 70%\nlrcn: Swing 80%" in vtt
+    assert "00:00:02.500 --> 00:00:04.000\nconvlstm: Swing 60%\nlrcn: TaiChi 90%" in vtt
