@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
 from har.errors import HarError
-from har.explain.annotate import timeline_vtt
+from har.explain.annotate import annotate_video, timeline_lines, timeline_vtt
 from har.explain.occlusion import OCCLUSION_REPLACEMENT
 from har.explain.report import explain_clips
 from har.explain.saliency import overlay
@@ -64,6 +64,18 @@ def answer_ui(path: Path, predictors: dict) -> None:
     st.caption("Below: where in the video each model sees which action, then why it answers so.")
 
 
+def annotated_mp4(path: Path, tl) -> bytes:
+    """The clip with each model's answer over time drawn on it (for the download button)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            out = annotate_video(path, Path(tmp) / "answers.mp4", timeline_lines(tl))
+        except HarError as exc:  # the download runs on its own thread: the file says why
+            return f"{exc}\n".encode()
+        return out.read_bytes()
+
+
 def timeline_ui(path: Path, predictors: dict):
     """Window and stride, the heatmaps, the agreement strip; returns (timeline, window)."""
     st.subheader("Timeline")
@@ -98,6 +110,14 @@ def timeline_ui(path: Path, predictors: dict):
                 "Subtitles: each model's answer in the window being played (turn them on "
                 "with the player's CC button if they do not show)."
             )
+    st.download_button(
+        "Download the video with the answers drawn on it (MP4)",
+        data=lambda: annotated_mp4(path, tl),  # made when clicked, on its own thread
+        file_name=f"{Path(path).stem}-answers.mp4",
+        mime="video/mp4",
+        key="explain_annotated",
+        help="H.264, the first 60 s, each model's answer in the window nearest each moment.",
+    )
     st.caption(
         f"{len(tl.bounds)} windows of {tl.window} frames ({tl.window / tl.rate:.2f} s) every "
         f"{tl.stride} frames over {tl.duration:.1f} s; each window sampled the paper's way. "

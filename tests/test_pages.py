@@ -13,6 +13,7 @@ from har.config import REPO_ROOT, SAMPLES_DIR, SHIPPED_MODELS_DIR
 from har.inference.prediction import Prediction
 from har.visualization.charts import LABEL_SIZE, agreement_strip, grouped_probabilities
 
+FIRST_SAMPLE_NAME = "Swing_1.mp4"
 PAPER4 = ["convlstm-paper4", "lrcn-paper4"]
 CLASSES = ["WalkingWithDog", "TaiChi", "Swing", "HorseRace"]
 
@@ -194,3 +195,24 @@ def test_timeline_subtitles_follow_the_windows():
     assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nconvlstm: Swing 90%")
     assert "00:00:01.500 --> 00:00:02.500\nconvlstm: TaiChi 70%\nlrcn: Swing 80%" in vtt
     assert "00:00:02.500 --> 00:00:04.000\nconvlstm: Swing 60%\nlrcn: TaiChi 90%" in vtt
+
+
+def test_annotated_mp4_has_the_answers_drawn_on_it(tmp_path):
+    import av
+
+    from har.explain.annotate import annotate_video
+
+    seen = []
+
+    def lines_at(seconds):
+        seen.append(seconds)
+        return ["convlstm-paper4: Swing 100%", "lrcn-paper4: Swing 99%"]
+
+    out = annotate_video(SAMPLES_DIR / FIRST_SAMPLE_NAME, tmp_path / "a.mp4", lines_at)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        frame = next(container.decode(stream)).to_ndarray(format="rgb24")
+    assert len(seen) > 20 and seen[0] == 0.0
+    band = frame[-40:]
+    assert band.max() > 200 and np.median(band) < 80  # white text on a dark band
