@@ -332,8 +332,9 @@ def test_explain_page_in_a_browser_shows_both_timelines(server, tmp_path):  # no
         expect(page.get_by_text("UCF50/UCF101 folder", exact=True)).to_be_visible(timeout=120_000)
         charts = page.get_by_test_id("stPlotlyChart")
         expect(charts).to_have_count(7, timeout=240_000)
+        shown = page.locator('[data-testid="stPlotlyChart"]:visible')  # not in a closed expander
         for name in (CONVLSTM, LRCN):  # each timeline heatmap is titled with its model
-            expect(charts.filter(has_text=name).first).to_be_visible(timeout=60_000)
+            expect(shown.filter(has_text=name).first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Grad-CAM on layer", exact=False)).to_have_count(2)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(tmp_path / "explain.png"), full_page=True)
