@@ -12,6 +12,7 @@ Prints a table and writes benchmarks/results/first_visit.json with the load aver
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -26,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT, free_port  # noqa: E402
 
 
-def one_run(app: Path, tmp: Path, read: float) -> dict:
-    from playwright.sync_api import expect, sync_playwright
-
+@contextlib.contextmanager
+def serve(app: Path, tmp: Path):
+    """A fresh `streamlit run` of `app` (its own caches under tmp): yields its URL."""
     port = free_port()
     env = {**os.environ, "HAR_CACHE_DIR": str(tmp / "cache"), "HAR_MODELS_DIR": str(tmp / "m")}
     env.pop("HAR_UCF50_DIR", None)
@@ -48,6 +49,16 @@ def one_run(app: Path, tmp: Path, read: float) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def one_run(app: Path, tmp: Path, read: float) -> dict:
+    from playwright.sync_api import expect, sync_playwright
+
+    with serve(app, tmp) as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -67,9 +78,6 @@ def one_run(app: Path, tmp: Path, read: float) -> dict:
             ).to_be_visible(timeout=300_000)
             answer = time.perf_counter() - t1
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return {"home_s": home, "predict_shown_s": shown, "predict_answer_s": answer}
 
 
