@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_browser import server  # noqa: F401  (a fixture)
 
 from har.config import REPO_ROOT, SAMPLES_DIR, SHIPPED_MODELS_DIR
 from har.inference.prediction import Prediction
@@ -216,3 +217,30 @@ def test_annotated_mp4_has_the_answers_drawn_on_it(tmp_path):
     assert len(seen) > 20 and seen[0] == 0.0
     band = frame[-40:]
     assert band.max() > 200 and np.median(band) < 80  # white text on a dark band
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_sidebar_folder_edits_in_a_row_in_a_browser(server):  # noqa: F811
+    """Issue 22's steps in Chromium: each edit + Enter stays, none snaps back."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_browser import CHROMIUM, FLAGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(server, timeout=60_000)
+        box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="UCF50/UCF101 folder")
+        expect(box).to_be_visible(timeout=120_000)
+        for text in ("/root/a1", "/root/a2", "/root/a3", ""):
+            box.fill(text)
+            box.press("Enter")
+            if text:
+                expect(page.get_by_test_id("stSidebar").get_by_text(text).first).to_be_visible(
+                    timeout=60_000
+                )  # its own error, so the run for this text is done
+            else:
+                expect(page.get_by_text("No UCF folder set").first).to_be_visible(timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            expect(box).to_have_value(text)
+        browser.close()
