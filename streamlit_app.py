@@ -2,9 +2,78 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import streamlit as st
 
-from app_common import card_summary, model_cards, setup_page
+from app_common import FIRST_SAMPLE, card_summary, model_cards, setup_page
+from har.config import SAMPLES_DIR
+from har.errors import HarError
+
+
+@st.cache_data(show_spinner=False)
+def model_drawing(path: str, mtime: float) -> tuple[str, list[str]]:
+    """The model's layers as Graphviz DOT and as words (read from the file, no TensorFlow)."""
+    from har.models.summary import input_shape, layer_graph, layer_lines, layer_rows
+
+    rows = layer_rows(path)
+    return layer_graph(rows, input_shape(path)), layer_lines(rows)
+
+
+@st.cache_data(show_spinner=False)
+def sample_frames(path: str, frames: int, width: int, height: int):
+    """The frames a model of this input spec sees in one clip (decoded once per server)."""
+    from har.data.video import read_clip
+
+    return read_clip(path, frames, (width, height))
+
+
+def frames_ui(card) -> None:
+    """The frames this model sees for the first built-in sample, in two rows of ten."""
+    frames, height, width, _ = card.input_shape
+    sample = SAMPLES_DIR / FIRST_SAMPLE
+    if not sample.exists():
+        return
+    clip = sample_frames(str(sample), int(frames), int(width), int(height))
+    st.markdown(
+        f"**What it sees**: {frames} frames of {width}x{height}, evenly spaced over the clip "
+        f"({sample.stem}, {clip.frame_count} frames: one every {clip.window})."
+    )
+    columns = 10
+    for row in range(0, len(clip.pixels), columns):
+        cols = st.columns(columns, gap="small")
+        for col, i in zip(cols, range(row, min(row + columns, len(clip.pixels))), strict=False):
+            big = cv2.resize(clip.pixels[i], (96, 96), interpolation=cv2.INTER_NEAREST)
+            col.image(big, caption=f"#{clip.indices[i]}")
+
+
+def drawing_ui(card) -> None:
+    """The model's layers, drawn, with the same in words for a screen reader."""
+    try:
+        dot, lines = model_drawing(card.path, Path(card.path).stat().st_mtime)
+    except (HarError, OSError) as exc:
+        st.caption(f"No drawing: {exc}")
+        return
+    st.graphviz_chart(dot, width="stretch")
+    with st.expander("The layers in words"):
+        st.markdown("\n".join(f"{k}. {line}" for k, line in enumerate(lines, start=1)))
+
+
+def model_ui(card) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {card.name}")
+        left, right = st.columns([3, 2])
+        with left:
+            st.markdown(card_summary(card))
+            if card.synthetic:
+                st.caption(
+                    "Synthetic: trained on drawn figures, not real video; it will not "
+                    "recognise real footage."
+                )
+            frames_ui(card)
+        with right:
+            drawing_ui(card)
 
 
 def home() -> None:
@@ -23,14 +92,7 @@ def home() -> None:
     if not cards:
         st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
     for card in cards:
-        with st.container(border=True):
-            st.markdown(f"#### {card.name}")
-            st.markdown(card_summary(card))
-            if card.synthetic:
-                st.caption(
-                    "Synthetic: trained on drawn figures, not real video; it will not "
-                    "recognise real footage."
-                )
+        model_ui(card)
     st.subheader("Data")
     root = st.session_state.get("ucf50_root")
     if root is None:

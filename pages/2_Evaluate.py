@@ -30,8 +30,10 @@ def data_ui(cards) -> EvalSource | None:
         )
         return None
     source = st.radio("Data", options, horizontal=True, key="eval_source")
+    # the settings fold away: the results start above the fold at 720p
+    settings = st.expander("Split and seed" if source.startswith("UCF") else "Clips and seed")
     if source.startswith("UCF"):
-        left, right = st.columns(2)
+        left, right = settings.columns(2)
         mode = left.radio(
             "Split",
             ["group", "random"],
@@ -41,7 +43,7 @@ def data_ui(cards) -> EvalSource | None:
         )
         seed = right.number_input("Split seed", value=int(card.split.get("seed", 27)), step=1)
         return EvalSource.of_folder(root, mode, int(seed))
-    left, right = st.columns(2)
+    left, right = settings.columns(2)
     groups = left.slider("Groups per class", 2, 25, 4, key="eval_groups")
     seed = right.number_input(
         "Generator seed",
@@ -60,19 +62,25 @@ def data_ui(cards) -> EvalSource | None:
 
 def report_ui(name: str, card, report: dict, where: str) -> None:
     st.markdown(f"### {name}")
-    st.caption(where)
     a, b = st.columns(2)
     a.metric("Accuracy", f"{report['accuracy'] * 100:.1f} %")
     b.metric("Macro F1", f"{report['macro_f1']:.3f}")
-    st.caption(f"Accuracy {format_accuracy(report)}: the interval says how much it could move.")
+    st.caption(
+        f"{where}. Accuracy {format_accuracy(report)}: the interval says how much it could move."
+    )
     if report.get("skipped"):
         with st.expander(f"{len(report['skipped'])} file(s) skipped: misnamed or undecodable"):
             st.markdown("\n".join(f"- `{p}`: {why}" for p, why in report["skipped"]))
-    table = pd.DataFrame(report["per_class"]).T[["precision", "recall", "f1", "support"]]
-    table["support"] = table["support"].astype(int)
-    st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1": "{:.2f}"}))
     st.plotly_chart(confusion_heatmap(report["confusion"], report["class_names"]), key=f"cm-{name}")
-    calibration_ui(name, card, report)
+    st.caption("Confusion matrix: clips per true class (rows) and answer (columns).")
+    with st.expander("Per class: precision, recall, F1"):
+        table = pd.DataFrame(report["per_class"]).T[["precision", "recall", "f1", "support"]]
+        table["support"] = table["support"].astype(int)
+        st.dataframe(
+            table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1": "{:.2f}"})
+        )
+    with st.expander("Calibration: confidence against accuracy"):
+        calibration_ui(name, card, report)
     paper = PAPER_ACCURACY.get(card.architecture)
     if paper is not None:
         st.caption(

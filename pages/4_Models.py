@@ -27,8 +27,10 @@ def import_ui() -> None:
         "the order the model outputs them (the order of its training folders' list), and the "
         "color order its frames had (OpenCV reads **BGR**, which the tutorial kept)."
     )
+    # Outside the form: a finished upload reruns the page, so an Import pressed while the file
+    # was still uploading (the form then sends no file) goes ahead once it has arrived.
+    upload = st.file_uploader("Model file", type=["h5", "hdf5"], key="import_upload")
     with st.form("import"):
-        upload = st.file_uploader("Model file", type=["h5", "hdf5"])
         server_path = st.text_input(
             "... or a path on this server", key="import_path", help="Inside HAR_DATA_ROOTS."
         )
@@ -41,18 +43,25 @@ def import_ui() -> None:
             key="import_color",
         )
         name = right.text_input("Name (optional)", key="import_name")
-        submitted = st.form_submit_button("Import", type="primary")
-    if not submitted:
+        if st.form_submit_button("Import", type="primary"):
+            st.session_state["import_wanted"] = True
+    if not st.session_state.get("import_wanted"):
         return
+    if upload is None and not server_path.strip():  # kept wanted: the upload may yet arrive
+        st.info(
+            "No model file yet. If you chose one, it is still uploading: the import starts by "
+            "itself when its upload bar finishes. Otherwise upload a .h5 file or give its path "
+            "on this server."
+        )
+        return
+    st.session_state["import_wanted"] = False
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if upload is not None:
                 path = Path(tmp) / Path(upload.name).name  # the default name comes from it
                 path.write_bytes(upload.getvalue())
-            elif server_path.strip():
-                path = check_data_root(server_path.strip())
             else:
-                raise HarError("Upload a .h5 file or give its path on this server.")
+                path = check_data_root(server_path.strip())
             from har.models.keras2_import import import_legacy
 
             with st.spinner("Reading the Keras 2 model and checking it..."):
@@ -69,29 +78,52 @@ def import_ui() -> None:
     )
 
 
+@st.cache_resource
+def export_errors() -> dict:
+    """(model, format) -> the sentence its last export failed with (the download runs on its
+    own thread, where the page cannot draw; the next rerun shows it)."""
+    return {}
+
+
+def export_zip(name: str, fmt: str) -> bytes:
+    """The model exported, checked and zipped with its card and a README (on download)."""
+    from har.models.export import export_model
+
+    buffer = io.BytesIO()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            export_model(name, fmt, Path(tmp) / f"{name}-{fmt}")
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for file in sorted(Path(tmp).rglob("*")):
+                    if file.is_file():
+                        archive.write(file, file.relative_to(tmp))
+    except HarError as exc:  # the zip says why, and so does the page on its next run
+        export_errors()[(name, fmt)] = str(exc)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("EXPORT-FAILED.txt", f"{exc}\n")
+    else:
+        export_errors().pop((name, fmt), None)
+    return buffer.getvalue()
+
+
 def export_ui(cards) -> None:
-    """Any model as a SavedModel or TFLite, zipped with its card and a README."""
+    """Any model as a SavedModel or TFLite, zipped with its card and a README: one click."""
     st.subheader("Export a model")
     left, middle, right = st.columns([2, 1, 1])
     name = left.selectbox("Model", [c.name for c in cards], key="export_model")
     fmt = middle.radio("Format", ["tflite", "savedmodel"], horizontal=True, key="export_fmt")
-    if right.button("Prepare the download", key="export_go"):
-        from har.models.export import export_model
-
-        try:
-            with tempfile.TemporaryDirectory() as tmp, st.spinner("Exporting and checking..."):
-                export_model(name, fmt, Path(tmp) / f"{name}-{fmt}")
-                buffer = io.BytesIO()
-                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                    for file in sorted(Path(tmp).rglob("*")):
-                        if file.is_file():
-                            archive.write(file, file.relative_to(tmp))
-            st.session_state["export_zip"] = (f"{name}-{fmt}.zip", buffer.getvalue())
-        except HarError as exc:
-            st.error(str(exc))
-    if st.session_state.get("export_zip"):
-        filename, data = st.session_state["export_zip"]
-        st.download_button(f"Download {filename}", data, file_name=filename, key="export_dl")
+    right.download_button(
+        f"Download {name}-{fmt}.zip",
+        data=lambda: export_zip(name, fmt),  # exported when clicked, on its own thread
+        file_name=f"{name}-{fmt}.zip",
+        mime="application/zip",
+        key="export_dl",
+        help="Converts and checks the model, then downloads it (a few seconds).",
+    )
+    failed = export_errors().get((name, fmt))
+    if failed:
+        st.error(failed)
 
 
 setup_page("Models")
@@ -99,11 +131,13 @@ st.title("Models")
 cards, problems = model_cards()
 for problem in problems:
     st.warning(problem)
-for card in cards:
-    with st.expander(card.name):
-        st.markdown(card_summary(card))
-        if card.source:
-            st.caption(f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')}).")
+for start in range(0, len(cards), 2):  # the cards in view, two a row
+    for col, card in zip(st.columns(2), cards[start : start + 2], strict=False):
+        with col, st.container(border=True):
+            st.markdown(f"#### {card.name}")
+            st.markdown(card_summary(card))
+            if card.source:
+                st.caption(f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')}).")
 import_ui()
 if cards:
     export_ui(cards)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
 from har.errors import HarError
+from har.explain.annotate import annotate_video, timeline_lines, timeline_vtt
 from har.explain.occlusion import OCCLUSION_REPLACEMENT
 from har.explain.report import explain_clips
 from har.explain.saliency import overlay
@@ -23,6 +24,7 @@ from har.visualization.charts import (
     timeline_heatmap,
     whatif_bars,
 )
+from har.visualization.tables import WHATIF_COLUMNS, whatif_table
 
 
 def cached(name: str, key: tuple, compute):
@@ -43,6 +45,35 @@ def grid_ui(images, captions=None, columns: int = 10) -> None:
 
 def big(frame: np.ndarray, size: int = 128) -> np.ndarray:
     return cv2.resize(frame, (size, size), interpolation=cv2.INTER_NEAREST)
+
+
+def answer_ui(path: Path, predictors: dict) -> None:
+    """The answer first: each model's class and confidence for the whole video."""
+    result = predict_video(path, predictors)
+    predictions = list(result.predictions.values())
+    st.subheader("The answer")
+    for start in range(0, len(predictions), 4):
+        row = predictions[start : start + 4]
+        for col, prediction in zip(st.columns(len(row)), row, strict=True):
+            with col, st.container(border=True):
+                st.markdown(f"**{prediction.model_name}**")
+                st.markdown(f"#### {prediction.top_class}")
+                st.markdown(f"{prediction.confidence:.0%} confidence (whole video)")
+    with st.expander("Every class's probability, whole video"):
+        st.plotly_chart(grouped_probabilities(predictions), key="video_probabilities")
+    st.caption("Below: where in the video each model sees which action, then why it answers so.")
+
+
+def annotated_mp4(path: Path, tl) -> bytes:
+    """The clip with each model's answer over time drawn on it (for the download button)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            out = annotate_video(path, Path(tmp) / "answers.mp4", timeline_lines(tl))
+        except HarError as exc:  # the download runs on its own thread: the file says why
+            return f"{exc}\n".encode()
+        return out.read_bytes()
 
 
 def timeline_ui(path: Path, predictors: dict):
@@ -72,16 +103,38 @@ def timeline_ui(path: Path, predictors: dict):
         return result
 
     tl = cached("explain_timeline", key, compute)
+    if Path(path).suffix.lower() in (".mp4", ".webm"):  # ones a browser plays as they are
+        with st.columns([1, 1])[0]:
+            st.video(str(path), subtitles={"Answers": timeline_vtt(tl).encode()})
+            st.caption(
+                "Subtitles: each model's answer in the window being played (turn them on "
+                "with the player's CC button if they do not show)."
+            )
+    st.download_button(
+        "Download the video with the answers drawn on it (MP4)",
+        data=lambda: annotated_mp4(path, tl),  # made when clicked, on its own thread
+        file_name=f"{Path(path).stem}-answers.mp4",
+        mime="video/mp4",
+        key="explain_annotated",
+        help="H.264, the first 60 s, each model's answer in the window nearest each moment.",
+    )
     st.caption(
         f"{len(tl.bounds)} windows of {tl.window} frames ({tl.window / tl.rate:.2f} s) every "
         f"{tl.stride} frames over {tl.duration:.1f} s; each window sampled the paper's way. "
         f"Decoding {tl.decode_seconds:.2f} s · "
         + " · ".join(f"{m} {s:.2f} s" for m, s in tl.model_seconds.items())
     )
+    st.markdown(
+        "Each row is a class, each column a window of the video; the brighter the cell, the "
+        "more probable the class in that window (scale on the right). The white circle (○) in "
+        "each column marks the window's answer: the class the model names there."
+    )
     for name in tl.probabilities:
         st.plotly_chart(timeline_heatmap(tl, name), key=f"timeline_{name}")
     if len(tl.probabilities) > 1:
-        st.markdown("**Agreement**: green where the models name the same class, red where not.")
+        st.markdown(
+            "**Agreement**: ✓ (green) where the models name the same class, ✗ (red) where not."
+        )
         st.plotly_chart(agreement_strip(tl), key="agreement")
     labels = [
         f"{k}: {s:.1f}-{e:.1f} s" for k, (s, e) in enumerate(zip(tl.starts, tl.ends, strict=True))
@@ -94,21 +147,22 @@ def timeline_ui(path: Path, predictors: dict):
             format_func=labels.__getitem__,
             key="explain_window_index",
         )
-    sampling = next(iter(tl.specs.values()))
-    frames = tl.clips[sampling][k]
-    idx = tl.window_indices(k, sampling[0])
-    grid_ui([big(f) for f in frames], [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
-    answers = [
-        Prediction(m, predictors[m].card.architecture, tl.class_names[m], p[k], 0.0)
-        for m, p in tl.probabilities.items()
-    ]
-    st.plotly_chart(grouped_probabilities(answers), key="window_probabilities")
+    with st.expander(f"Window {k}: its frames and every class's probability"):
+        sampling = next(iter(tl.specs.values()))
+        frames = tl.clips[sampling][k]
+        idx = tl.window_indices(k, sampling[0])
+        grid_ui([big(f) for f in frames], [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
+        answers = [
+            Prediction(m, predictors[m].card.architecture, tl.class_names[m], p[k], 0.0)
+            for m, p in tl.probabilities.items()
+        ]
+        st.plotly_chart(grouped_probabilities(answers), key="window_probabilities")
     return tl, k
 
 
 def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
     """Occlusion bars, saliency overlays and what-if for the whole video or one window."""
-    st.subheader("Why")
+    st.subheader("Why it answers so")
     scope = st.radio(
         "Explain",
         ["Whole video (the 20 frames Predict shows)", f"Window {k} of the timeline"],
@@ -124,30 +178,36 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
         key = ("window", tl.source, k, tl.window, tl.stride, tuple(predictors))
     explained = cached("explain_clips", key, lambda: explain_clips(predictors, clips))
 
-    st.markdown(
-        f"**Which frames mattered**: the drop in each model's predicted-class probability "
-        f"when one frame is replaced by the clip's {OCCLUSION_REPLACEMENT}."
-    )
-    first = next(iter(explained.values()))
-    grid_ui([big(f) for f in first.pixels], [f"{t}" for t in range(len(first.pixels))])
-    st.plotly_chart(occlusion_bars([e.occlusion for e in explained.values()]), key="occlusion")
-
-    st.markdown(
-        "**Which pixels mattered**: red is where the class score is most sensitive in each "
-        "frame (each frame scaled to its own peak; the caption's weight says how much the "
-        "frame counts against the clip's strongest)."
-    )
-    for name, e in explained.items():
-        st.markdown(f"*{name}*: {e.saliency.describe()}")
-        grid_ui(
-            [overlay(f, m) for f, m in zip(e.pixels, e.saliency.maps, strict=True)],
-            [f"{t} · w {w:.2f}" for t, w in enumerate(e.saliency.weights)],
+    with st.expander("Which frames mattered"):
+        st.markdown(
+            f"The drop in each model's probability for its answer when one frame is replaced "
+            f"by the clip's {OCCLUSION_REPLACEMENT}: a tall bar is a frame the answer leans on."
         )
+        first = next(iter(explained.values()))
+        grid_ui([big(f) for f in first.pixels], [f"{t}" for t in range(len(first.pixels))])
+        st.plotly_chart(occlusion_bars([e.occlusion for e in explained.values()]), key="occlusion")
 
-    st.markdown("**What if**: each model on the clip changed in one way.")
-    st.plotly_chart(whatif_bars([e.whatif for e in explained.values()]), key="whatif")
-    st.dataframe([r for e in explained.values() for r in e.whatif.rows()], hide_index=True)
-    st.info(WHATIF_NOTE)
+    with st.expander("Which pixels mattered"):
+        st.markdown(
+            "Red is where the class score is most sensitive in each frame (each frame scaled to "
+            "its own peak; the caption's weight says how much the frame counts against the "
+            "clip's strongest)."
+        )
+        for name, e in explained.items():
+            st.markdown(f"*{name}*: {e.saliency.describe()}")
+            grid_ui(
+                [overlay(f, m) for f, m in zip(e.pixels, e.saliency.maps, strict=True)],
+                [f"{t} · w {w:.2f}" for t, w in enumerate(e.saliency.weights)],
+            )
+
+    with st.expander("What if the clip were reversed, shuffled, frozen, mirrored or slowed"):
+        st.markdown("Each model on the clip changed in one way.")
+        st.plotly_chart(whatif_bars([e.whatif for e in explained.values()]), key="whatif")
+        st.table(whatif_table([e.whatif for e in explained.values()]))
+        st.markdown(
+            "\n".join(f"- **{name}**: {meaning}" for name, meaning in WHATIF_COLUMNS.items())
+        )
+        st.info(WHATIF_NOTE)
 
 
 setup_page("Explain")
@@ -158,6 +218,7 @@ predictors = models_ui(key="explain_models", synthetic_clip=clip_is_synthetic("e
 try:
     path, _ = video_source_ui("explain_", labelled=False)
     if path is not None and predictors:
+        answer_ui(path, predictors)
         tl, k = timeline_ui(path, predictors)
         explain_ui(path, predictors, tl, k)
     elif not predictors:

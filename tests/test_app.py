@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import copy_shipped
 from streamlit.testing.v1 import AppTest
@@ -106,6 +108,26 @@ def test_the_sidebar_reads_only_allowed_folders(tmp_path):
     assert not at.exception
     assert any("outside the folders this app may read" in e.value for e in at.sidebar.error)
     assert at.session_state["ucf50_root"] is None
+
+
+def test_the_sidebar_folder_box_keeps_every_edit_in_a_row(tmp_path):
+    """Issue 22: a box passed its last text as `value=` undid every second edit."""
+    at = app()
+    typed = [str(tmp_path / "a1"), str(tmp_path / "a2"), str(tmp_path / "a3"), ""]
+    for text in typed:
+        at.sidebar.text_input(key="ucf50_dir_box").input(text).run()
+        assert not at.exception
+        assert at.sidebar.text_input(key="ucf50_dir_box").value == text
+        assert at.session_state["ucf50_dir"] == text
+        if text:  # a folder that does not exist: its own error, not the one before
+            assert any(Path(text).name in e.value for e in at.sidebar.error), text
+        else:
+            assert not at.sidebar.error
+    at.sidebar.text_input(key="ucf50_dir_box").input(typed[2]).run()
+    at.switch_page("pages/2_Evaluate.py").run()  # another page keeps the folder
+    assert at.sidebar.text_input(key="ucf50_dir_box").value == typed[2]
+    at.sidebar.text_input(key="ucf50_dir_box").input(typed[0]).run()  # and takes an edit
+    assert at.sidebar.text_input(key="ucf50_dir_box").value == typed[0]
 
 
 def test_a_card_of_wrong_types_is_a_warning_on_home(tmp_path):

@@ -23,6 +23,7 @@ from har.explain.occlusion import occlusion, occlusion_variants
 from har.explain.saliency import saliency
 from har.explain.timeline import timeline, window_bounds, window_frames
 from har.explain.whatif import WHATIF_NOTE, WHATIF_VARIANTS, whatif, whatif_variants
+from har.visualization.tables import WHATIF_COLUMNS
 
 LRCN, CONVLSTM = "lrcn-paper4", "convlstm-paper4"
 
@@ -285,14 +286,31 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
     at.switch_page("pages/5_Explain.py").run()
     assert not at.exception and not at.error
-    assert at.multiselect(key="explain_models").value == [CONVLSTM, LRCN]
+    assert sorted(at.multiselect(key="explain_models").value) == [CONVLSTM, LRCN]
     at.selectbox(key="explain_class").set_value("Swing").run()
     assert not at.exception and not at.error
     markdown = " ".join(m.value for m in at.markdown)
     assert "Grad-CAM on layer" in markdown and markdown.count("Grad-CAM on layer") == 2
-    # two timelines, the agreement strip, the window's probabilities, occlusion, what-if
-    assert len(at.get("plotly_chart")) == 6
+    # the answer first: both models' classes before any chart
+    first_chart = next(i for i, e in enumerate(at.main) if e.type == "plotly_chart")
+    assert (
+        sum(
+            m.value.startswith("#### ") for m in list(at.main)[:first_chart] if m.type == "markdown"
+        )
+        == 2
+    )
+    # the whole video's and the window's probabilities, two timelines, agreement, occlusion,
+    # what-if
+    assert len(at.get("plotly_chart")) == 7
     assert len(at.image) == 20 + 20 + 2 * 20  # window frames, occlusion grid, two overlays
+    table = at.table[0].value  # the what-if table: headers in words, one number format
+    assert list(table.columns) == list(WHATIF_COLUMNS)
+    assert len(table) == 2 * len(WHATIF_VARIANTS)
+    assert table["Change"].str.fullmatch(r"\d{1,3}\.\d %").all()
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "white circle" in markdown and "**Change**" in markdown
+    videos = at.get("video")  # the player, with the timeline as subtitles
+    assert len(videos) == 1 and len(videos[0].proto.subtitles) == 1
     at.select_slider(key="explain_window_index").set_value(1).run()
     at.radio(key="explain_scope").set_value(at.radio(key="explain_scope").options[1]).run()
     assert not at.exception and not at.error
@@ -313,9 +331,10 @@ def test_explain_page_in_a_browser_shows_both_timelines(server, tmp_path):  # no
         page.goto(f"{server}/Explain", timeout=60_000)
         expect(page.get_by_text("UCF50/UCF101 folder", exact=True)).to_be_visible(timeout=120_000)
         charts = page.get_by_test_id("stPlotlyChart")
-        expect(charts).to_have_count(6, timeout=240_000)
+        expect(charts).to_have_count(7, timeout=240_000)
+        shown = page.locator('[data-testid="stPlotlyChart"]:visible')  # not in a closed expander
         for name in (CONVLSTM, LRCN):  # each timeline heatmap is titled with its model
-            expect(charts.filter(has_text=name).first).to_be_visible(timeout=60_000)
+            expect(shown.filter(has_text=name).first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Grad-CAM on layer", exact=False)).to_have_count(2)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(tmp_path / "explain.png"), full_page=True)

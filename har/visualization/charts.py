@@ -41,8 +41,18 @@ def class_order(predictions: Sequence) -> list[str]:
     return list(dict.fromkeys(c for p in predictions for c in p.class_names))
 
 
+LABEL_SIZE = 14  # px: bar labels and legend, readable projected at 1280 wide
+BAR_PX = 24  # px per bar: a 14 px label fits inside its bar's row with room to spare
+BAR_GAP = 0.25  # of a class's row, between classes
+
+
 def grouped_probabilities(predictions: Sequence, palette: Sequence[str] | None = None) -> go.Figure:
-    """Every model's class probabilities in one chart, classes in one order so rows line up."""
+    """Every model's class probabilities in one chart, classes in one order so rows line up.
+
+    Readable at 1280 px: labels sit just past each bar end, horizontal, at LABEL_SIZE (never
+    shrunk into a short bar or rotated), the legend sits above the plot (not on the axis
+    title), and each bar has BAR_PX of height.
+    """
     classes = class_order(predictions)
     palette = palette or ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
     fig = go.Figure()
@@ -57,18 +67,37 @@ def grouped_probabilities(predictions: Sequence, palette: Sequence[str] | None =
                 name=prediction.model_name,
                 marker_color=palette[i % len(palette)],
                 text=["" if v is None else f"{v:.0%}" for v in values],
-                textposition="auto",
+                textposition="outside",
+                textangle=0,
+                textfont=dict(size=LABEL_SIZE),
+                cliponaxis=False,
+                hovertemplate=f"{prediction.model_name}<br>%{{y}}: %{{x:.1%}}<extra></extra>",
             )
         )
+    bars = len(classes) * max(len(predictions), 1)
     fig.update_layout(
         barmode="group",
-        xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+        bargap=BAR_GAP,
+        bargroupgap=0.05,
+        uniformtext=dict(minsize=LABEL_SIZE, mode="show"),
+        font=dict(size=LABEL_SIZE),
+        # room past 100 % for the label of a sure answer
+        xaxis=dict(
+            range=[0, 1.14],
+            tickvals=[0, 0.25, 0.5, 0.75, 1],
+            tickformat=".0%",
+            title="probability",
+        ),
         yaxis=dict(autorange="reversed"),  # the first class on top, as listed
-        height=80 + 18 * len(classes) * max(len(predictions), 1),
-        margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(orientation="h", y=-0.15),
+        height=int(MARGIN_PX + BAR_PX * bars / (1 - BAR_GAP)),
+        margin=dict(l=10, r=10, t=40, b=10),
+        # above the plot, left: never over the x-axis title, whatever the width
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
     )
     return fig
+
+
+MARGIN_PX = 120  # the legend row above, the axis and its title below
 
 
 def training_curves(history: Sequence[dict], metric: str) -> go.Figure:
@@ -105,17 +134,23 @@ def confusion_heatmap(
             y=list(class_names),
             colorscale="Blues",
             text=confusion,
-            texttemplate="%{text}",
+            texttemplate="%{text}",  # the count in each cell: colour is not the only carrier
+            textfont=dict(size=LABEL_SIZE),
+            hovertemplate="true %{y}, predicted %{x}: %{z} clips<extra></extra>",
             showscale=False,
+            xgap=1,
+            ygap=1,
         )
     )
     fig.update_layout(
         title=title,
-        xaxis_title="predicted",
-        yaxis_title="true",
-        yaxis_autorange="reversed",
-        height=120 + 40 * len(class_names),
-        margin=dict(l=10, r=10, t=40, b=10),
+        font=dict(size=13),
+        # slanted predicted-class names: long names ("WalkingWithDog") side by side do not
+        # run into each other in a half-width column
+        xaxis=dict(title="predicted class", tickangle=-40, automargin=True, side="bottom"),
+        yaxis=dict(title="true class", autorange="reversed", automargin=True),
+        height=180 + 44 * len(class_names),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )
     return fig
 
@@ -166,6 +201,9 @@ def reliability_diagram(rows: Sequence[dict], title: str = "") -> go.Figure:
 # Explain page (har.explain): timeline, agreement, occlusion, what-if.
 
 
+TOP_MARK = "○ the window's answer (top class)"
+
+
 def timeline_heatmap(timeline, model: str) -> go.Figure:
     """One model's class probabilities per window over time (x: window centre, seconds)."""
     probs = timeline.probabilities[model]
@@ -196,20 +234,24 @@ def timeline_heatmap(timeline, model: str) -> go.Figure:
             x=timeline.centres,
             y=tops,
             mode="markers",
-            marker=dict(symbol="circle-open", color="white", size=9),
+            marker=dict(symbol="circle-open", color="white", size=9, line=dict(width=2)),
+            name=TOP_MARK,
             text=[
                 f"top: {t} {c:.0%}" for t, c in zip(tops, timeline.confidences(model), strict=True)
             ],
             hoverinfo="text",
-            showlegend=False,
+            showlegend=True,
         )
     )
     fig.update_layout(
         title=model,
+        # the circles' meaning in words, above the plot (white shows on the grey legend box)
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, bgcolor="#777"),
+        legend_font=dict(color="white"),
         xaxis=dict(title="seconds (window centre)", range=[0, max(timeline.duration, 1e-3)]),
         yaxis=dict(autorange="reversed"),
-        height=110 + 30 * len(classes),
-        margin=dict(l=10, r=10, t=40, b=10),
+        height=130 + 30 * len(classes),
+        margin=dict(l=10, r=10, t=60, b=10),
     )
     return fig
 
@@ -230,8 +272,12 @@ def agreement_strip(timeline) -> go.Figure:
             zmax=1,
             colorscale=[[0, "#d62728"], [1, "#2ca02c"]],
             showscale=False,
-            text=[text],
+            hovertext=[text],
             hoverinfo="text",
+            # a mark in each cell too: the meaning is not carried by colour alone
+            text=[["✓" if a else "✗" for a in agree]],
+            texttemplate="%{text}",
+            textfont=dict(size=16, color="white"),
         )
     )
     fig.update_layout(
