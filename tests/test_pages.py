@@ -144,9 +144,10 @@ def test_predict_opens_on_the_default_clip_both_right(isolated):
 def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     assert not at.exception
+    shipped = len(list(SHIPPED_MODELS_DIR.glob("*.keras")))
     charts = at.get("graphviz_chart")
-    assert len(charts) == 2  # one drawing per shipped model
-    assert len(at.image) == 2 * 20 or len(at.get("imgs")) == 2  # 20 frames per model
+    assert shipped == 4 and len(charts) == shipped  # one drawing per shipped model
+    assert len(at.image) == shipped * 20 or len(at.get("imgs")) == shipped  # 20 frames each
     words = " ".join(m.value for m in at.markdown)
     assert "ConvLSTM2D (4 filters 3x3, tanh): out 20x62x62x4, 1,024 parameters" in words
     assert "20 frames of 64x64" in words
@@ -159,7 +160,7 @@ def test_import_pressed_before_the_file_arrived_waits_for_it(isolated, tmp_path)
     assert len(at.get("expandable")) == 0 or all(
         not e.label.endswith("paper4") for e in at.expander
     )  # the cards are in view, not folded away
-    assert sum(m.value.startswith("#### ") for m in at.markdown) == 2
+    assert sum(m.value.startswith("#### ") for m in at.markdown) == 4  # every shipped card
     at.button[0].click().run()  # Import with no file yet (as while it uploads)
     assert not at.error
     assert any("still uploading" in i.value for i in at.info)
