@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from har.config import IMAGE_HEIGHT, IMAGE_WIDTH, SEQUENCE_LENGTH
+from har.data import sampling
 from har.errors import VideoError
 from har.utils.files import check_input_file
 
@@ -34,6 +35,9 @@ SAMPLER_VERSION = 1
 # Frames up to this many pixels decode fastest on one thread (FFmpeg's threads cost more
 # than they save on small frames, and load_frames already decodes clips in parallel).
 _SINGLE_THREAD_MAX_PIXELS = 640 * 480
+# Frames above this many pixels are refused before decoding: a 193 KB file of 8000x8000
+# frames took 14 s and 1.2 GB to predict. The models see 64x64; 4096x4096 admits 4K video.
+MAX_FRAME_PIXELS = 4096 * 4096
 # A header count above this is garbage (live WebM reports about 2**61), not a length.
 _MAX_PLAUSIBLE_FRAMES = 10_000_000
 
@@ -130,6 +134,17 @@ def read_header(cap: cv2.VideoCapture) -> dict:
         "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         "codec": "".join(chr((fourcc >> 8 * i) & 0xFF) for i in range(4)).strip("\x00 "),
     }
+
+
+def check_frame_size(p: Path, info: dict) -> None:
+    """VideoError, before any decoding, for frames too large to decode safely (a decode bomb)."""
+    width, height = info["width"], info["height"]
+    if width * height > MAX_FRAME_PIXELS:
+        raise VideoError(
+            f"{p.name} has {width}x{height} frames, larger than HAR Studio decodes "
+            f"({MAX_FRAME_PIXELS / 1e6:.0f} megapixels); scale it down first, for example "
+            "`ffmpeg -i IN -vf scale=640:-2 OUT.mp4` (the models see 64x64 frames)."
+        )
 
 
 def probe(path: str | Path) -> dict:
@@ -245,6 +260,10 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
     cap = _open(p)
     try:
         info = read_header(cap)
+        check_frame_size(p, info)
+        sought = _read_seeking(p, cap, info, shapes, str(path))
+        if sought is not None:
+            return sought
         hint = count_packets(p) or info["frame_count"]
         wanted = _wanted(hint, shapes) if hint > 0 else {}
         found, count, source_size = _decode_selected(cap, wanted)
@@ -267,6 +286,31 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
         if missing:
             raise VideoError(f"Frame {missing[0]} of {p.name} could not be decoded; re-encode it.")
     return _assemble(found, count, shapes, info["fps"], source_size, info, str(path))
+
+
+def seeking_enabled() -> bool:
+    """HAR_SEEK=0 turns keyframe-aware decoding off (every file read in one sequential pass)."""
+    return os.environ.get("HAR_SEEK", "1").strip() != "0"
+
+
+def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> list[ClipFrames] | None:
+    """A long file's clips decoded from the keyframes before its targets (har.data.sampling);
+    None when the file is short, rotated or not safely seekable (read sequentially then)."""
+    if not seeking_enabled() or info["frame_count"] < sampling.SEEK_MIN_FRAMES:
+        return None
+    if cap.get(cv2.CAP_PROP_ORIENTATION_META):  # OpenCV turns phone video upright; PyAV not
+        return None
+    index = sampling.index_stream(p)
+    if index is None or index.frame_count < sampling.SEEK_MIN_FRAMES:
+        return None
+    wanted = _wanted(index.frame_count, shapes)
+    wanted.setdefault(index.frame_count - 1, set())  # decoding the last frame proves the count
+    result = sampling.decode_selected(p, index, wanted, _resize)
+    if result is None:
+        return None
+    return _assemble(
+        result.found, index.frame_count, shapes, info["fps"], result.source_size, info, source
+    )
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from har.data.video import (
+    check_frame_size,
     check_video_file,
     count_packets,
     open_capture,
@@ -228,6 +229,7 @@ def timeline(
         info = read_header(cap)
     finally:
         cap.release()
+    check_frame_size(p, info)
     hint = _frame_count(p, info)
     if hint == 0:
         raise VideoError(f"{p.name} has no decodable video frames; re-encode it as H.264 MP4.")
