@@ -181,7 +181,7 @@ def count_packets(path: str | Path) -> int:
 
 
 def _decode_selected(
-    cap: cv2.VideoCapture, wanted: dict[int, set[tuple[int, int]]]
+    cap: cv2.VideoCapture, wanted: dict[int, set[tuple[int, int]]], stop_early: bool = False
 ) -> tuple[dict[tuple[int, tuple[int, int]], np.ndarray], int, tuple[int, int]]:
     """One sequential pass: resize each frame in `wanted` (BGR) to each of its sizes; count all.
 
@@ -191,7 +191,8 @@ def _decode_selected(
     found: dict[tuple[int, tuple[int, int]], np.ndarray] = {}
     source_size = (0, 0)
     count = 0
-    while cap.grab():
+    last = max(wanted, default=-1) if stop_early else -1
+    while (last < 0 or count <= last) and cap.grab():
         if count in wanted:
             ok, frame = cap.retrieve()
             if ok and frame is not None:
@@ -200,6 +201,30 @@ def _decode_selected(
                     found[count, size] = _resize(frame, size)
         count += 1
     return found, count, source_size
+
+
+def read_frames(path: str | Path, wanted: dict[int, set[tuple[int, int]]]) -> dict:
+    """{(frame, size): resized BGR} for the frames in `wanted` (an Explain window shown again):
+    from the keyframes before them when the file is safely seekable, else one pass that
+    stops after the last one. VideoError if one does not decode."""
+    p = check_video_file(path)
+    cap = _open(p)
+    try:
+        info = read_header(cap)
+        check_frame_size(p, info)
+        index = None
+        if seeking_enabled() and not cap.get(cv2.CAP_PROP_ORIENTATION_META):
+            index = sampling.index_stream(p)
+        result = None
+        if index is not None and max(wanted) < index.frame_count:
+            result = sampling.decode_selected(p, index, wanted, _resize)
+        found = result.found if result is not None else _decode_selected(cap, wanted, True)[0]
+    finally:
+        cap.release()
+    missing = [i for i, sizes in wanted.items() for size in sizes if (i, size) not in found]
+    if missing:
+        raise VideoError(f"Frame {missing[0]} of {p.name} could not be decoded; re-encode it.")
+    return found
 
 
 def _wanted(frame_count: int, shapes: Sequence[tuple[int, tuple[int, int]]]) -> dict:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from har.data.video import (
     check_video_file,
     count_packets,
     open_capture,
+    read_frames,
     read_header,
     sample_indices,
 )
@@ -31,6 +33,22 @@ DEFAULT_FPS = 25.0  # assumed when the file does not say, as har.video does
 
 
 BATCH_WINDOWS = 32  # windows per predict_batch call
+
+
+# At most this many windows: a 1-fps upload of 2,000 frames asked for 1,999 windows. Above it
+# the stride is raised until the windows fit, and Timeline.note says so. 500 covers a
+# 10-minute video at the default 2.5 s window and half-window stride.
+MAX_WINDOWS = 500
+
+
+def capped_stride(frame_count: int, window: int, stride: int, max_windows: int) -> int:
+    """The smallest stride >= `stride` that gives at most `max_windows` windows."""
+    if max_windows < 1:
+        raise HarError("The timeline needs room for at least one window.")
+    while len(window_bounds(frame_count, window, stride)) > max_windows:
+        needed = math.ceil(max(frame_count - window, 1) / max(max_windows - 1, 1))
+        stride = max(stride + 1, min(needed, frame_count))
+    return stride
 
 
 def window_bounds(frame_count: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -82,8 +100,9 @@ class Timeline:
     decode_seconds: float  # decoding, color conversion and resizing (not the models)
     model_seconds: dict[str, float]  # model -> seconds in predict_batch
     specs: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # model -> sampling
-    clips: dict[tuple[int, int, int], np.ndarray] | None = None  # sampling -> (windows, T,H,W,3)
+    clips: WindowClips | None = None  # sampling -> window k -> (T, H, W, 3), decoded when asked
     peak_frames: int = 0  # most resized frames held at once while decoding (memory bound)
+    note: str = ""  # what was changed from what was asked (the window cap), to show the user
 
     @property
     def rate(self) -> float:
@@ -137,6 +156,7 @@ class Timeline:
             "stride_seconds": round(self.stride / self.rate, 3),
             "decode_seconds": round(self.decode_seconds, 4),
             "peak_frames_held": self.peak_frames,
+            "note": self.note,
             "model_seconds": {m: round(s, 4) for m, s in self.model_seconds.items()},
             "models": {m: list(c) for m, c in self.class_names.items()},
             "windows": [
@@ -212,13 +232,16 @@ def timeline(
     progress: Progress = False,
     keep_clips: bool = False,
     batch_windows: int = BATCH_WINDOWS,
+    max_windows: int = MAX_WINDOWS,
 ) -> Timeline:
     """Slide a window over `path`, sample each window the paper's way for every model's
     input spec, and predict all windows in batches; one streaming decode.
 
-    Only the resized frames some window still needs are kept, so memory is bounded by the
-    windows in flight, not by the video's length (unless keep_clips keeps every window's
-    frames, for showing them).
+    Only the resized frames some window still needs are kept while decoding, so memory is
+    bounded by the windows in flight, not by the video's length. At most `max_windows`
+    windows (the stride is raised to fit, and `note` says so). keep_clips gives `clips`,
+    which decodes a window's frames again when one is asked for (Explain shows one at a
+    time), so a long video's frames are never all held.
     """
     models = list(predictors.values()) if isinstance(predictors, Mapping) else list(predictors)
     if not models:
@@ -233,20 +256,35 @@ def timeline(
     hint = _frame_count(p, info)
     if hint == 0:
         raise VideoError(f"{p.name} has no decodable video frames; re-encode it as H.264 MP4.")
-    win, hop = window_frames(info["fps"], window, stride, unit)
-    settings = dict(progress=progress, keep_clips=keep_clips, batch_windows=batch_windows)
-    result = _timeline_pass(p, models, info, hint, win, hop, **settings)
+    win, asked = window_frames(info["fps"], window, stride, unit)
+    settings = dict(progress=progress, batch_windows=batch_windows)
+
+    def run(count: int) -> Timeline:
+        hop = capped_stride(count, win, asked, max_windows)
+        return _timeline_pass(p, models, info, count, win, hop, **settings)
+
+    result = run(hint)
     if result.frame_count != hint:  # the demuxer's count was wrong: redo from the true one
-        result = _timeline_pass(p, models, info, result.frame_count, win, hop, **settings)
+        result = run(result.frame_count)
     if not result.bounds:
         raise VideoError(f"{p.name} decodes differently on each read; re-encode it.")
     result.source = str(path)
+    if result.stride != asked:
+        wanted = len(window_bounds(result.frame_count, win, asked))
+        rate = result.rate
+        result.note = (
+            f"{wanted} windows asked for (a stride of {asked / rate:.2f} s); the timeline "
+            f"shows at most {max_windows}, so the stride was raised to "
+            f"{result.stride / rate:.2f} s."
+        )
+    if keep_clips:
+        result.clips = WindowClips(
+            str(path), result.bounds, list(dict.fromkeys(result.specs.values()))
+        )
     return result
 
 
-def _timeline_pass(
-    p: Path, models, info, count, win, hop, progress, keep_clips, batch_windows
-) -> Timeline:
+def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windows) -> Timeline:
     """One sequential decode; a placeholder with only the true count if `count` was wrong."""
     bounds = window_bounds(count, win, hop)
     samplings = list(dict.fromkeys(m.spec.sampling for m in models))
@@ -271,7 +309,6 @@ def _timeline_pass(
     probabilities = {m.name: [] for m in models}
     model_seconds = {m.name: 0.0 for m in models}
     pending: dict[tuple[int, int, int], list[np.ndarray]] = {s: [] for s in samplings}
-    kept: dict[tuple[int, int, int], list[np.ndarray]] = {s: [] for s in samplings}
 
     def flush() -> None:
         for model in models:
@@ -281,8 +318,6 @@ def _timeline_pass(
                 probabilities[model.name].append(model.predict_batch(np.stack(clips)))
                 model_seconds[model.name] += time.perf_counter() - t0
         for s in samplings:
-            if keep_clips:
-                kept[s].extend(pending[s])
             pending[s] = []
 
     found: dict[tuple[int, tuple[int, int]], np.ndarray] = {}
@@ -341,7 +376,6 @@ def _timeline_pass(
         decode_seconds=total - sum(model_seconds.values()),
         model_seconds=model_seconds,
         specs={m.name: m.spec.sampling for m in models},
-        clips={s: np.stack(v) for s, v in kept.items() if v} if keep_clips else None,
         peak_frames=peak,
     )
 
@@ -351,3 +385,61 @@ def _recount(p: Path, decoded: int) -> Timeline:
     if decoded == 0:
         raise VideoError(f"{p.name} has no decodable video frames; re-encode it as H.264 MP4.")
     return Timeline(str(p), 0.0, decoded, 1, 1, [], {}, {}, 0.0, {})
+
+
+class WindowClips(Mapping):
+    """sampling (frames, width, height) -> window k -> its RGB frames (T, H, W, 3), decoded
+    from the file when asked for; the last few windows are kept, never the whole video's."""
+
+    KEEP = 4  # windows kept decoded (the one drawn, and a few the slider just passed)
+
+    def __init__(self, source: str, bounds, samplings) -> None:
+        self.source, self.bounds, self.samplings = source, list(bounds), list(samplings)
+        self._recent: OrderedDict[int, dict] = OrderedDict()
+
+    def __getitem__(self, sampling) -> _Windows:
+        if tuple(sampling) not in self.samplings:
+            raise KeyError(sampling)
+        return _Windows(self, tuple(sampling))
+
+    def __iter__(self) -> Iterator:
+        return iter(self.samplings)
+
+    def __len__(self) -> int:
+        return len(self.samplings)
+
+    def window(self, k: int) -> dict[tuple[int, int, int], np.ndarray]:
+        """Window k's frames for every sampling: one decode of just the frames it needs."""
+        if not 0 <= k < len(self.bounds):
+            raise IndexError(f"window {k} of {len(self.bounds)}")
+        if k in self._recent:
+            self._recent.move_to_end(k)
+            return self._recent[k]
+        start, stop = self.bounds[k]
+        picks = {s: [start + i for i in sample_indices(stop - start, s[0])] for s in self.samplings}
+        wanted: dict[int, set[tuple[int, int]]] = {}
+        for (_, w, h), idx in picks.items():
+            for i in idx:
+                wanted.setdefault(i, set()).add((w, h))
+        found = read_frames(self.source, wanted)
+        frames = {
+            s: np.ascontiguousarray(np.stack([found[i, (s[1], s[2])] for i in idx])[..., ::-1])
+            for s, idx in picks.items()
+        }
+        self._recent[k] = frames
+        while len(self._recent) > self.KEEP:
+            self._recent.popitem(last=False)
+        return frames
+
+
+class _Windows:
+    """One sampling's windows: `windows[k]` decodes window k (see WindowClips)."""
+
+    def __init__(self, clips: WindowClips, sampling) -> None:
+        self._clips, self._sampling = clips, sampling
+
+    def __len__(self) -> int:
+        return len(self._clips.bounds)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self._clips.window(int(k))[self._sampling]
