@@ -441,5 +441,11 @@ class _Windows:
     def __len__(self) -> int:
         return len(self._clips.bounds)
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(windows, frames, height, width, 3), as an array of every window would have."""
+        frames, width, height = self._sampling
+        return (len(self), frames, height, width, 3)
+
     def __getitem__(self, k: int) -> np.ndarray:
         return self._clips.window(int(k))[self._sampling]

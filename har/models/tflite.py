@@ -85,13 +85,61 @@ def convert(model) -> bytes:
         absl.setLevel(level)
 
 
+THREADS_SETTING = "HAR_LITERT_THREADS"  # "auto" (default) or a number of threads
+
+
+def thread_setting() -> int | None:
+    """HAR_LITERT_THREADS as a thread count; None for "auto" (chosen per call by the load)."""
+    value = os.environ.get(THREADS_SETTING, "auto").strip().lower() or "auto"
+    if value == "auto":
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ModelError(f"{THREADS_SETTING}={value!r} is neither 'auto' nor a thread count.")
+    return threads
+
+
+def busy() -> bool:
+    """Is the CPU taken by other work? The 1-minute load average against the cores (measured:
+    with the other core busy one LiteRT thread beats two; on an idle machine two win)."""
+    cores = os.cpu_count() or 1
+    try:
+        return os.getloadavg()[0] > cores - 0.5
+    except OSError:
+        return False
+
+
 class LiteModel:
-    """A LiteRT interpreter for one model; thread-safe (the app's sessions share it)."""
+    """A LiteRT interpreter for one model; thread-safe (the app's sessions share it).
+
+    Threads: `threads`, else HAR_LITERT_THREADS, else "auto": one interpreter with a thread
+    per core and one with a single thread, and each call takes the single-thread one when the
+    CPU is busy (busy()): a shared server's other users keep their core.
+    """
 
     def __init__(self, source: bytes | str | Path, threads: int | None = None) -> None:
+        threads = threads or thread_setting()
+        cores = os.cpu_count() or 1
+        counts = [threads] if threads else sorted({1, cores})
+        self._interpreters = {n: _Interpreter(source, n) for n in counts}
+        first = next(iter(self._interpreters.values()))
+        self.input_shape, self.outputs = first.input_shape, first.outputs
+        self.threads = counts  # the thread counts it can run with
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (N, classes) for float32 model input (N, *input_shape), one at a time."""
+        if len(self._interpreters) == 1:
+            return next(iter(self._interpreters.values()))(x)
+        return self._interpreters[1 if busy() else max(self._interpreters)](x)
+
+
+class _Interpreter:
+    def __init__(self, source: bytes | str | Path, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        threads = threads or os.cpu_count() or 1
         with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
             if isinstance(source, bytes):
                 self._interpreter = Interpreter(model_content=source, num_threads=threads)
@@ -107,7 +155,6 @@ class LiteModel:
         self(np.zeros((1, *self.input_shape), np.float32))  # XNNPACK packs weights on first run
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (N, classes) for float32 model input (N, *input_shape), one at a time."""
         out = np.empty((len(x), self.outputs), np.float32)
         with self._lock:
             for i, one in enumerate(np.asarray(x, np.float32)):
