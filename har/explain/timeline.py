@@ -5,6 +5,8 @@ sampled the paper's way and scored by every model, in one streaming decode.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,10 +47,19 @@ def capped_stride(frame_count: int, window: int, stride: int, max_windows: int) 
     """The smallest stride >= `stride` that gives at most `max_windows` windows."""
     if max_windows < 1:
         raise HarError("The timeline needs room for at least one window.")
-    while len(window_bounds(frame_count, window, stride)) > max_windows:
-        needed = math.ceil(max(frame_count - window, 1) / max(max_windows - 1, 1))
-        stride = max(stride + 1, min(needed, frame_count))
-    return stride
+
+    def fits(s: int) -> bool:
+        return len(window_bounds(frame_count, window, s)) <= max_windows
+
+    if fits(stride):
+        return stride
+    guess = math.ceil(max(frame_count - window, 1) / max(max_windows - 1, 1))
+    capped = max(stride + 1, min(guess, frame_count))
+    while not fits(capped):
+        capped += 1
+    while capped - 1 > stride and fits(capped - 1):
+        capped -= 1
+    return capped
 
 
 def window_bounds(frame_count: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -306,17 +317,12 @@ def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windo
         release.setdefault(k, []).append(i)
     ready_at = [max(max(idx) for idx in per.values()) for per in needs]  # last frame needed
 
-    probabilities = {m.name: [] for m in models}
-    model_seconds = {m.name: 0.0 for m in models}
     pending: dict[tuple[int, int, int], list[np.ndarray]] = {s: [] for s in samplings}
+    worker = _ModelWorker(models)
 
     def flush() -> None:
-        for model in models:
-            clips = pending[model.spec.sampling]
-            if clips:
-                t0 = time.perf_counter()
-                probabilities[model.name].append(model.predict_batch(np.stack(clips)))
-                model_seconds[model.name] += time.perf_counter() - t0
+        if any(pending.values()):
+            worker.put(dict(pending))
         for s in samplings:
             pending[s] = []
 
@@ -358,12 +364,16 @@ def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windo
                     advance(step)
             if decoded == count:
                 advance(count - count // step * step)
+        if decoded == count:
+            flush()
+            worker.finish()
     finally:
         cap.release()
+        worker.close()
     if decoded != count:  # the count we windowed by was wrong: the caller redoes the pass
         return _recount(p, decoded)
-    flush()
     total = time.perf_counter() - start_time
+    probabilities, model_seconds = worker.probabilities, worker.seconds
     return Timeline(
         source=str(p),
         fps=info["fps"],
@@ -373,11 +383,62 @@ def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windo
         bounds=bounds,
         class_names={m.name: list(m.card.class_names) for m in models},
         probabilities={m.name: np.concatenate(probabilities[m.name]) for m in models},
-        decode_seconds=total - sum(model_seconds.values()),
+        decode_seconds=total - worker.waited,
         model_seconds=model_seconds,
         specs={m.name: m.spec.sampling for m in models},
         peak_frames=peak,
     )
+
+
+class _ModelWorker:
+    """The models run on batches of windows in their own thread while the caller decodes the
+    next ones (LiteRT and FFmpeg release the GIL); a queue of DEPTH batches bounds memory."""
+
+    DEPTH = 2
+
+    def __init__(self, models) -> None:
+        self.models = models
+        self.probabilities: dict[str, list] = {m.name: [] for m in models}
+        self.seconds = {m.name: 0.0 for m in models}
+        self.waited = 0.0  # seconds the decoder waited for the models
+        self._queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="timeline-models", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep draining so the decoder never blocks on a full queue
+            try:
+                for model in self.models:
+                    clips = batch[model.spec.sampling]
+                    if clips:
+                        start = time.perf_counter()
+                        self.probabilities[model.name].append(model.predict_batch(np.stack(clips)))
+                        self.seconds[model.name] += time.perf_counter() - start
+            except BaseException as exc:  # raised in the caller's thread by put/finish
+                self._error = exc
+
+    def put(self, batch: dict) -> None:
+        if self._error is not None:
+            raise self._error
+        start = time.perf_counter()
+        self._queue.put(batch)
+        self.waited += time.perf_counter() - start
+
+    def finish(self) -> None:
+        """Wait for every batch; the models' error, if one was raised."""
+        start = time.perf_counter()
+        self.close()
+        self.waited += time.perf_counter() - start
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def _recount(p: Path, decoded: int) -> Timeline:
