@@ -58,6 +58,7 @@ def seek_everything(monkeypatch):
     """Seek on short test clips too (the thresholds are for real files' lengths)."""
     monkeypatch.setattr(sampling, "SEEK_MIN_FRAMES", 1)
     monkeypatch.setattr(sampling, "MIN_SKIP", 1)
+    monkeypatch.setattr(sampling, "SEEK_MAX_SHARE", 1.0)
 
 
 def sequential(monkeypatch, path, shapes):
@@ -193,3 +194,14 @@ def test_plan_seeks_only_past_a_keyframe():
     assert segments == [(None, [0, 50, 100]), (250, [300, 310]), (750, [900])]
     dense = sampling.StreamIndex(list(range(100)), list(range(0, 100, 5)))
     assert [k for k, _ in sampling.plan(dense, [0, 3, 6, 9])] == [None]  # gaps below MIN_SKIP
+
+
+def test_a_plan_that_saves_little_reads_sequentially(tmp_path, monkeypatch):
+    """1,000 frames, a keyframe every 250, a target every 50: seeking would decode almost
+    everything anyway, so the sequential pass (cheaper per frame) reads it."""
+    index = sampling.StreamIndex(list(range(1000)), [0, 250, 500, 750])
+    targets = sample_indices(1000) + [999]
+    assert sampling.frames_to_decode(index, sampling.plan(index, targets)) > 500
+    assert not sampling.worth_seeking(index, targets)
+    sparse = sampling.StreamIndex(list(range(15000)), list(range(0, 15000, 250)))
+    assert sampling.worth_seeking(sparse, sample_indices(15000) + [14999])

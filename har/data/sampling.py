@@ -26,6 +26,8 @@ import numpy as np
 SEEK_MIN_FRAMES = 1_000
 # Seek only when it skips at least this many frames (a seek costs a demuxer and decoder reset).
 MIN_SKIP = 24
+# Seek only when the plan decodes at most this share of the file (else read sequentially).
+SEEK_MAX_SHARE = 0.5
 # Codecs and pixel formats whose PyAV decode + BGR conversion was checked to equal OpenCV's,
 # pixel for pixel (tests/test_sampling.py); anything else is read sequentially.
 SEEKABLE_CODECS = {"h264", "hevc", "mpeg4", "vp8", "vp9"}
@@ -103,6 +105,23 @@ class Decoded:
     found: dict[tuple[int, tuple[int, int]], np.ndarray]
     source_size: tuple[int, int]
     frames_decoded: int
+
+
+def frames_to_decode(index: StreamIndex, segments) -> int:
+    """How many frames a plan decodes (from each seek, or on from the last target)."""
+    total, position = 0, 0
+    for key, targets in segments:
+        start = key if key is not None else position
+        total += max(targets) - start + 1
+        position = max(targets) + 1
+    return total
+
+
+def worth_seeking(index: StreamIndex, targets) -> bool:
+    """Does the plan skip enough to beat one sequential pass (PyAV costs a little more per
+    frame than OpenCV's grab, and each seek resets the decoder)?"""
+    segments = plan(index, list(targets))
+    return frames_to_decode(index, segments) <= SEEK_MAX_SHARE * index.frame_count
 
 
 def decode_selected(

@@ -330,6 +330,8 @@ def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> list[ClipFra
         return None
     wanted = _wanted(index.frame_count, shapes)
     wanted.setdefault(index.frame_count - 1, set())  # decoding the last frame proves the count
+    if not sampling.worth_seeking(index, wanted):
+        return None
     result = sampling.decode_selected(p, index, wanted, _resize)
     if result is None:
         return None
