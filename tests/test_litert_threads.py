@@ -36,14 +36,23 @@ def test_the_setting(monkeypatch):
 
 def test_auto_answers_the_same_busy_or_idle(tflite_file, monkeypatch):
     monkeypatch.setenv(tflite.THREADS_SETTING, "auto")
+    cores = os.cpu_count() or 1
     lite = tflite.LiteModel(tflite_file)
-    assert lite.threads == sorted({1, os.cpu_count() or 1})
+    assert lite.threads == [cores]
     x = np.random.default_rng(0).random((2, *lite.input_shape), dtype=np.float32)
-    monkeypatch.setattr(tflite, "busy", lambda: True)
+    monkeypatch.setattr(tflite, "free_threads", lambda: 1)
     busy = lite(x)
-    monkeypatch.setattr(tflite, "busy", lambda: False)
+    assert lite.threads == sorted({1, cores})  # the one-thread interpreter, made when needed
+    monkeypatch.setattr(tflite, "free_threads", lambda: cores)
     idle = lite(x)
     assert busy.shape == (2, lite.outputs) and np.allclose(busy, idle, atol=1e-6)
+
+
+def test_free_threads_follow_the_load(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    for load, threads in ((0.2, 4), (1.4, 3), (3.2, 1), (9.0, 1)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert tflite.free_threads() == threads
 
 
 def test_a_fixed_count_is_one_interpreter(tflite_file, monkeypatch):

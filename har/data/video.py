@@ -286,10 +286,10 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
     try:
         info = read_header(cap)
         check_frame_size(p, info)
-        sought = _read_seeking(p, cap, info, shapes, str(path))
+        sought, packets = _read_seeking(p, cap, info, shapes, str(path))
         if sought is not None:
             return sought
-        hint = count_packets(p) or info["frame_count"]
+        hint = packets or count_packets(p) or info["frame_count"]
         wanted = _wanted(hint, shapes) if hint > 0 else {}
         found, count, source_size = _decode_selected(cap, wanted)
     finally:
@@ -318,26 +318,30 @@ def seeking_enabled() -> bool:
     return os.environ.get("HAR_SEEK", "1").strip() != "0"
 
 
-def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> list[ClipFrames] | None:
-    """A long file's clips decoded from the keyframes before its targets (har.data.sampling);
-    None when the file is short, rotated or not safely seekable (read sequentially then)."""
+def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> tuple[list | None, int]:
+    """A long file's clips decoded from the keyframes before its targets (har.data.sampling),
+    or None when the file is short, rotated or not worth or safe to seek (read sequentially
+    then); and the packets the index counted (0 if none), the sequential pass's length hint."""
     if not seeking_enabled() or info["frame_count"] < sampling.SEEK_MIN_FRAMES:
-        return None
+        return None, 0
     if cap.get(cv2.CAP_PROP_ORIENTATION_META):  # OpenCV turns phone video upright; PyAV not
-        return None
+        return None, 0
     index = sampling.index_stream(p)
-    if index is None or index.frame_count < sampling.SEEK_MIN_FRAMES:
-        return None
+    if index is None:
+        return None, 0
+    if index.frame_count < sampling.SEEK_MIN_FRAMES:
+        return None, index.frame_count
     wanted = _wanted(index.frame_count, shapes)
     wanted.setdefault(index.frame_count - 1, set())  # decoding the last frame proves the count
-    if not sampling.worth_seeking(index, wanted):
-        return None
-    result = sampling.decode_selected(p, index, wanted, _resize)
+    result = None
+    if sampling.worth_seeking(index, wanted):
+        result = sampling.decode_selected(p, index, wanted, _resize)
     if result is None:
-        return None
-    return _assemble(
+        return None, index.frame_count
+    clips = _assemble(
         result.found, index.frame_count, shapes, info["fps"], result.source_size, info, source
     )
+    return clips, index.frame_count
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
