@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import decoded_index
 
-import har.explain.timeline as tlmod
+import har.explain.windows as windows
 from har.data.video import sample_indices
 from har.explain.timeline import capped_stride, timeline, window_bounds
 
@@ -46,8 +46,8 @@ def test_kept_clips_are_decoded_when_a_window_is_shown(lrcn, make_video, monkeyp
     video = make_video(100, "H264", ".mp4")
     tl = timeline(video, lrcn, window=40, stride=20, unit="frames", keep_clips=True)
     reads = []
-    real = tlmod.read_frames
-    monkeypatch.setattr(tlmod, "read_frames", lambda p, w: reads.append(len(w)) or real(p, w))
+    real = windows.read_frames
+    monkeypatch.setattr(windows, "read_frames", lambda p, w: reads.append(len(w)) or real(p, w))
     frames = tl.clips[(20, 64, 64)]
     assert frames.shape == (4, 20, 64, 64, 3) and reads == []  # nothing held, nothing read yet
     for k in (2, 0, 3, 2):
