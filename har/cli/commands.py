@@ -100,6 +100,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         unit=unit,
         progress=True,
     )
+    if result.note:  # the window cap raised the stride
+        print(result.note, file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

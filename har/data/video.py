@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from har.config import IMAGE_HEIGHT, IMAGE_WIDTH, SEQUENCE_LENGTH
+from har.data import sampling
 from har.errors import VideoError
 from har.utils.files import check_input_file
 
@@ -34,6 +35,9 @@ SAMPLER_VERSION = 1
 # Frames up to this many pixels decode fastest on one thread (FFmpeg's threads cost more
 # than they save on small frames, and load_frames already decodes clips in parallel).
 _SINGLE_THREAD_MAX_PIXELS = 640 * 480
+# Frames above this many pixels are refused before decoding: a 193 KB file of 8000x8000
+# frames took 14 s and 1.2 GB to predict. The models see 64x64; 4096x4096 admits 4K video.
+MAX_FRAME_PIXELS = 4096 * 4096
 # A header count above this is garbage (live WebM reports about 2**61), not a length.
 _MAX_PLAUSIBLE_FRAMES = 10_000_000
 
@@ -132,6 +136,17 @@ def read_header(cap: cv2.VideoCapture) -> dict:
     }
 
 
+def check_frame_size(p: Path, info: dict) -> None:
+    """VideoError, before any decoding, for frames too large to decode safely (a decode bomb)."""
+    width, height = info["width"], info["height"]
+    if width * height > MAX_FRAME_PIXELS:
+        raise VideoError(
+            f"{p.name} has {width}x{height} frames, larger than HAR Studio decodes "
+            f"({MAX_FRAME_PIXELS / 1e6:.0f} megapixels); scale it down first, for example "
+            "`ffmpeg -i IN -vf scale=640:-2 OUT.mp4` (the models see 64x64 frames)."
+        )
+
+
 def probe(path: str | Path) -> dict:
     """Header facts (fps, frame_count, width, height, codec fourcc) without decoding.
 
@@ -166,7 +181,7 @@ def count_packets(path: str | Path) -> int:
 
 
 def _decode_selected(
-    cap: cv2.VideoCapture, wanted: dict[int, set[tuple[int, int]]]
+    cap: cv2.VideoCapture, wanted: dict[int, set[tuple[int, int]]], stop_early: bool = False
 ) -> tuple[dict[tuple[int, tuple[int, int]], np.ndarray], int, tuple[int, int]]:
     """One sequential pass: resize each frame in `wanted` (BGR) to each of its sizes; count all.
 
@@ -176,7 +191,8 @@ def _decode_selected(
     found: dict[tuple[int, tuple[int, int]], np.ndarray] = {}
     source_size = (0, 0)
     count = 0
-    while cap.grab():
+    last = max(wanted, default=-1) if stop_early else -1
+    while (last < 0 or count <= last) and cap.grab():
         if count in wanted:
             ok, frame = cap.retrieve()
             if ok and frame is not None:
@@ -185,6 +201,30 @@ def _decode_selected(
                     found[count, size] = _resize(frame, size)
         count += 1
     return found, count, source_size
+
+
+def read_frames(path: str | Path, wanted: dict[int, set[tuple[int, int]]]) -> dict:
+    """{(frame, size): resized BGR} for the frames in `wanted` (an Explain window shown again):
+    from the keyframes before them when the file is safely seekable, else one pass that
+    stops after the last one. VideoError if one does not decode."""
+    p = check_video_file(path)
+    cap = _open(p)
+    try:
+        info = read_header(cap)
+        check_frame_size(p, info)
+        index = None
+        if seeking_enabled() and not cap.get(cv2.CAP_PROP_ORIENTATION_META):
+            index = sampling.index_stream(p)
+        result = None
+        if index is not None and max(wanted) < index.frame_count:
+            result = sampling.decode_selected(p, index, wanted, _resize)
+        found = result.found if result is not None else _decode_selected(cap, wanted, True)[0]
+    finally:
+        cap.release()
+    missing = [i for i, sizes in wanted.items() for size in sizes if (i, size) not in found]
+    if missing:
+        raise VideoError(f"Frame {missing[0]} of {p.name} could not be decoded; re-encode it.")
+    return found
 
 
 def _wanted(frame_count: int, shapes: Sequence[tuple[int, tuple[int, int]]]) -> dict:
@@ -245,7 +285,11 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
     cap = _open(p)
     try:
         info = read_header(cap)
-        hint = count_packets(p) or info["frame_count"]
+        check_frame_size(p, info)
+        sought, packets = _read_seeking(p, cap, info, shapes, str(path))
+        if sought is not None:
+            return sought
+        hint = packets or count_packets(p) or info["frame_count"]
         wanted = _wanted(hint, shapes) if hint > 0 else {}
         found, count, source_size = _decode_selected(cap, wanted)
     finally:
@@ -267,6 +311,37 @@ def read_clips(path: str | Path, shapes: Sequence[tuple[int, tuple[int, int]]]) 
         if missing:
             raise VideoError(f"Frame {missing[0]} of {p.name} could not be decoded; re-encode it.")
     return _assemble(found, count, shapes, info["fps"], source_size, info, str(path))
+
+
+def seeking_enabled() -> bool:
+    """HAR_SEEK=0 turns keyframe-aware decoding off (every file read in one sequential pass)."""
+    return os.environ.get("HAR_SEEK", "1").strip() != "0"
+
+
+def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> tuple[list | None, int]:
+    """A long file's clips decoded from the keyframes before its targets (har.data.sampling),
+    or None when the file is short, rotated or not worth or safe to seek (read sequentially
+    then); and the packets the index counted (0 if none), the sequential pass's length hint."""
+    if not seeking_enabled() or info["frame_count"] < sampling.SEEK_MIN_FRAMES:
+        return None, 0
+    if cap.get(cv2.CAP_PROP_ORIENTATION_META):  # OpenCV turns phone video upright; PyAV not
+        return None, 0
+    index = sampling.index_stream(p)
+    if index is None:
+        return None, 0
+    if index.frame_count < sampling.SEEK_MIN_FRAMES:
+        return None, index.frame_count
+    wanted = _wanted(index.frame_count, shapes)
+    wanted.setdefault(index.frame_count - 1, set())  # decoding the last frame proves the count
+    result = None
+    if sampling.worth_seeking(index, wanted):
+        result = sampling.decode_selected(p, index, wanted, _resize)
+    if result is None:
+        return None, index.frame_count
+    clips = _assemble(
+        result.found, index.frame_count, shapes, info["fps"], result.source_size, info, source
+    )
+    return clips, index.frame_count
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

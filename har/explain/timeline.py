@@ -5,6 +5,8 @@ sampled the paper's way and scored by every model, in one streaming decode.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ import cv2
 import numpy as np
 
 from har.data.video import (
+    check_frame_size,
     check_video_file,
     count_packets,
     open_capture,
@@ -21,6 +24,7 @@ from har.data.video import (
     sample_indices,
 )
 from har.errors import HarError, VideoError
+from har.explain.windows import WindowClips
 from har.utils.progress import Progress, reporting
 
 DEFAULT_WINDOW_SECONDS = 2.5  # about one action cycle of a UCF50 clip
@@ -30,6 +34,31 @@ DEFAULT_FPS = 25.0  # assumed when the file does not say, as har.video does
 
 
 BATCH_WINDOWS = 32  # windows per predict_batch call
+
+
+# At most this many windows: a 1-fps upload of 2,000 frames asked for 1,999 windows. Above it
+# the stride is raised until the windows fit, and Timeline.note says so. 500 covers a
+# 10-minute video at the default 2.5 s window and half-window stride.
+MAX_WINDOWS = 500
+
+
+def capped_stride(frame_count: int, window: int, stride: int, max_windows: int) -> int:
+    """The smallest stride >= `stride` that gives at most `max_windows` windows."""
+    if max_windows < 1:
+        raise HarError("The timeline needs room for at least one window.")
+
+    def fits(s: int) -> bool:
+        return len(window_bounds(frame_count, window, s)) <= max_windows
+
+    if fits(stride):
+        return stride
+    guess = math.ceil(max(frame_count - window, 1) / max(max_windows - 1, 1))
+    capped = max(stride + 1, min(guess, frame_count))
+    while not fits(capped):
+        capped += 1
+    while capped - 1 > stride and fits(capped - 1):
+        capped -= 1
+    return capped
 
 
 def window_bounds(frame_count: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -81,8 +110,9 @@ class Timeline:
     decode_seconds: float  # decoding, color conversion and resizing (not the models)
     model_seconds: dict[str, float]  # model -> seconds in predict_batch
     specs: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # model -> sampling
-    clips: dict[tuple[int, int, int], np.ndarray] | None = None  # sampling -> (windows, T,H,W,3)
+    clips: WindowClips | None = None  # sampling -> window k -> (T, H, W, 3), decoded when asked
     peak_frames: int = 0  # most resized frames held at once while decoding (memory bound)
+    note: str = ""  # what was changed from what was asked (the window cap), to show the user
 
     @property
     def rate(self) -> float:
@@ -136,6 +166,7 @@ class Timeline:
             "stride_seconds": round(self.stride / self.rate, 3),
             "decode_seconds": round(self.decode_seconds, 4),
             "peak_frames_held": self.peak_frames,
+            "note": self.note,
             "model_seconds": {m: round(s, 4) for m, s in self.model_seconds.items()},
             "models": {m: list(c) for m, c in self.class_names.items()},
             "windows": [
@@ -211,13 +242,16 @@ def timeline(
     progress: Progress = False,
     keep_clips: bool = False,
     batch_windows: int = BATCH_WINDOWS,
+    max_windows: int = MAX_WINDOWS,
 ) -> Timeline:
     """Slide a window over `path`, sample each window the paper's way for every model's
     input spec, and predict all windows in batches; one streaming decode.
 
-    Only the resized frames some window still needs are kept, so memory is bounded by the
-    windows in flight, not by the video's length (unless keep_clips keeps every window's
-    frames, for showing them).
+    Only the resized frames some window still needs are kept while decoding, so memory is
+    bounded by the windows in flight, not by the video's length. At most `max_windows`
+    windows (the stride is raised to fit, and `note` says so). keep_clips gives `clips`,
+    which decodes a window's frames again when one is asked for (Explain shows one at a
+    time), so a long video's frames are never all held.
     """
     models = list(predictors.values()) if isinstance(predictors, Mapping) else list(predictors)
     if not models:
@@ -228,23 +262,39 @@ def timeline(
         info = read_header(cap)
     finally:
         cap.release()
+    check_frame_size(p, info)
     hint = _frame_count(p, info)
     if hint == 0:
         raise VideoError(f"{p.name} has no decodable video frames; re-encode it as H.264 MP4.")
-    win, hop = window_frames(info["fps"], window, stride, unit)
-    settings = dict(progress=progress, keep_clips=keep_clips, batch_windows=batch_windows)
-    result = _timeline_pass(p, models, info, hint, win, hop, **settings)
+    win, asked = window_frames(info["fps"], window, stride, unit)
+    settings = dict(progress=progress, batch_windows=batch_windows)
+
+    def run(count: int) -> Timeline:
+        hop = capped_stride(count, win, asked, max_windows)
+        return _timeline_pass(p, models, info, count, win, hop, **settings)
+
+    result = run(hint)
     if result.frame_count != hint:  # the demuxer's count was wrong: redo from the true one
-        result = _timeline_pass(p, models, info, result.frame_count, win, hop, **settings)
+        result = run(result.frame_count)
     if not result.bounds:
         raise VideoError(f"{p.name} decodes differently on each read; re-encode it.")
     result.source = str(path)
+    if result.stride != asked:
+        wanted = len(window_bounds(result.frame_count, win, asked))
+        rate = result.rate
+        result.note = (
+            f"{wanted} windows asked for (a stride of {asked / rate:.2f} s); the timeline "
+            f"shows at most {max_windows}, so the stride was raised to "
+            f"{result.stride / rate:.2f} s."
+        )
+    if keep_clips:
+        result.clips = WindowClips(
+            str(path), result.bounds, list(dict.fromkeys(result.specs.values()))
+        )
     return result
 
 
-def _timeline_pass(
-    p: Path, models, info, count, win, hop, progress, keep_clips, batch_windows
-) -> Timeline:
+def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windows) -> Timeline:
     """One sequential decode; a placeholder with only the true count if `count` was wrong."""
     bounds = window_bounds(count, win, hop)
     samplings = list(dict.fromkeys(m.spec.sampling for m in models))
@@ -266,21 +316,13 @@ def _timeline_pass(
         release.setdefault(k, []).append(i)
     ready_at = [max(max(idx) for idx in per.values()) for per in needs]  # last frame needed
 
-    probabilities = {m.name: [] for m in models}
-    model_seconds = {m.name: 0.0 for m in models}
     pending: dict[tuple[int, int, int], list[np.ndarray]] = {s: [] for s in samplings}
-    kept: dict[tuple[int, int, int], list[np.ndarray]] = {s: [] for s in samplings}
+    worker = _ModelWorker(models)
 
     def flush() -> None:
-        for model in models:
-            clips = pending[model.spec.sampling]
-            if clips:
-                t0 = time.perf_counter()
-                probabilities[model.name].append(model.predict_batch(np.stack(clips)))
-                model_seconds[model.name] += time.perf_counter() - t0
+        if any(pending.values()):
+            worker.put(dict(pending))
         for s in samplings:
-            if keep_clips:
-                kept[s].extend(pending[s])
             pending[s] = []
 
     found: dict[tuple[int, tuple[int, int]], np.ndarray] = {}
@@ -321,12 +363,16 @@ def _timeline_pass(
                     advance(step)
             if decoded == count:
                 advance(count - count // step * step)
+        if decoded == count:
+            flush()
+            worker.finish()
     finally:
         cap.release()
+        worker.close()
     if decoded != count:  # the count we windowed by was wrong: the caller redoes the pass
         return _recount(p, decoded)
-    flush()
     total = time.perf_counter() - start_time
+    probabilities, model_seconds = worker.probabilities, worker.seconds
     return Timeline(
         source=str(p),
         fps=info["fps"],
@@ -336,12 +382,62 @@ def _timeline_pass(
         bounds=bounds,
         class_names={m.name: list(m.card.class_names) for m in models},
         probabilities={m.name: np.concatenate(probabilities[m.name]) for m in models},
-        decode_seconds=total - sum(model_seconds.values()),
+        decode_seconds=total - worker.waited,
         model_seconds=model_seconds,
         specs={m.name: m.spec.sampling for m in models},
-        clips={s: np.stack(v) for s, v in kept.items() if v} if keep_clips else None,
         peak_frames=peak,
     )
+
+
+class _ModelWorker:
+    """The models run on batches of windows in their own thread while the caller decodes the
+    next ones (LiteRT and FFmpeg release the GIL); a queue of DEPTH batches bounds memory."""
+
+    DEPTH = 2
+
+    def __init__(self, models) -> None:
+        self.models = models
+        self.probabilities: dict[str, list] = {m.name: [] for m in models}
+        self.seconds = {m.name: 0.0 for m in models}
+        self.waited = 0.0  # seconds the decoder waited for the models
+        self._queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="timeline-models", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep draining so the decoder never blocks on a full queue
+            try:
+                for model in self.models:
+                    clips = batch[model.spec.sampling]
+                    if clips:
+                        start = time.perf_counter()
+                        self.probabilities[model.name].append(model.predict_batch(np.stack(clips)))
+                        self.seconds[model.name] += time.perf_counter() - start
+            except BaseException as exc:  # raised in the caller's thread by put/finish
+                self._error = exc
+
+    def put(self, batch: dict) -> None:
+        if self._error is not None:
+            raise self._error
+        start = time.perf_counter()
+        self._queue.put(batch)
+        self.waited += time.perf_counter() - start
+
+    def finish(self) -> None:
+        """Wait for every batch; the models' error, if one was raised."""
+        start = time.perf_counter()
+        self.close()
+        self.waited += time.perf_counter() - start
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def _recount(p: Path, decoded: int) -> Timeline:

@@ -173,6 +173,22 @@ def load_model(name_or_path: str | Path, directories=None):
     from har.utils.quiet import import_tensorflow
 
     path, card = find_model(name_or_path, directories)  # a wrong name fails before the import
+    import zipfile
+
+    # A .keras file is a zip; a small one can claim gigabytes (a zip bomb), so its declared
+    # sizes are checked before Keras unpacks it (zipfile never reads past a declared size).
+    max_bytes = 1 << 30  # the paper's models are well under 1 MB; large imports stay far below
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        members = []  # not a zip: Keras says what is wrong below
+    if len(members) > 10_000 or sum(m.file_size for m in members) > max_bytes:
+        raise ModelError(
+            f"{path.name} unpacks to {sum(m.file_size for m in members) / 2**20:,.0f} MB in "
+            f"{len(members)} files, more than a model may ({max_bytes >> 20} MB); it is not "
+            "loaded. Use the .keras file Keras saved."
+        )
     import_tensorflow()
     import keras
 

@@ -85,13 +85,72 @@ def convert(model) -> bytes:
         absl.setLevel(level)
 
 
+THREADS_SETTING = "HAR_LITERT_THREADS"  # "auto" (default) or a number of threads
+
+
+def thread_setting() -> int | None:
+    """HAR_LITERT_THREADS as a thread count; None for "auto" (chosen per call by the load)."""
+    value = os.environ.get(THREADS_SETTING, "auto").strip().lower() or "auto"
+    if value == "auto":
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ModelError(f"{THREADS_SETTING}={value!r} is neither 'auto' nor a thread count.")
+    return threads
+
+
+def free_threads() -> int:
+    """Threads for the next call: the cores the 1-minute load average leaves free, at least
+    one. Measured (benchmarks/litert_threads.py): with the other core busy one LiteRT thread
+    beats two (ConvLSTM 5.7 vs 9.8 ms a clip); on an idle machine two win."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, cores - round(load)))
+
+
 class LiteModel:
-    """A LiteRT interpreter for one model; thread-safe (the app's sessions share it)."""
+    """A LiteRT interpreter for one model; thread-safe (the app's sessions share it).
+
+    Threads: `threads`, else HAR_LITERT_THREADS, else "auto": each call runs on an interpreter
+    with free_threads() threads (made on first need, then kept), so on a shared server a
+    busy CPU gets one thread and an idle one gets every core.
+    """
 
     def __init__(self, source: bytes | str | Path, threads: int | None = None) -> None:
+        self._source = source
+        self._fixed = threads or thread_setting()
+        first = _Interpreter(source, self._fixed or os.cpu_count() or 1)
+        self._interpreters = {first.threads: first}
+        self._lock = threading.Lock()
+        self.input_shape, self.outputs = first.input_shape, first.outputs
+
+    @property
+    def threads(self) -> list[int]:
+        """The thread counts of the interpreters made so far."""
+        return sorted(self._interpreters)
+
+    def interpreter(self, threads: int) -> _Interpreter:
+        with self._lock:
+            if threads not in self._interpreters:
+                self._interpreters[threads] = _Interpreter(self._source, threads)
+            return self._interpreters[threads]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (N, classes) for float32 model input (N, *input_shape), one at a time."""
+        return self.interpreter(self._fixed or free_threads())(x)
+
+
+class _Interpreter:
+    def __init__(self, source: bytes | str | Path, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        threads = threads or os.cpu_count() or 1
+        self.threads = threads
         with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
             if isinstance(source, bytes):
                 self._interpreter = Interpreter(model_content=source, num_threads=threads)
@@ -107,7 +166,6 @@ class LiteModel:
         self(np.zeros((1, *self.input_shape), np.float32))  # XNNPACK packs weights on first run
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (N, classes) for float32 model input (N, *input_shape), one at a time."""
         out = np.empty((len(x), self.outputs), np.float32)
         with self._lock:
             for i, one in enumerate(np.asarray(x, np.float32)):
