@@ -4,8 +4,9 @@
 
 Loads lrcn-ucf6, convlstm-ucf6, lrcn-paper4 and convlstm-paper4 through the Predictor (the one
 door the app and CLI use), then times one 20-frame clip per call, interleaved model by model
-in every round (the order reversed every other round) so a busy machine hurts all alike. Prints median, spread and the real/synthetic
-ratio per architecture; writes benchmarks/results/real_vs_demo_speed.json with the load.
+in every round (the order reversed every other round) so a busy machine hurts all alike.
+Prints median, spread and the real/synthetic ratio per architecture; writes
+benchmarks/results/real_vs_demo_speed.json with the load.
 """
 
 from __future__ import annotations

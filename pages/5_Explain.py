@@ -124,6 +124,8 @@ def timeline_ui(path: Path, predictors: dict):
         f"Decoding {tl.decode_seconds:.2f} s · "
         + " · ".join(f"{m} {s:.2f} s" for m, s in tl.model_seconds.items())
     )
+    if tl.note:  # a long video: the stride was raised to keep the windows bounded
+        st.info(tl.note)
     st.markdown(
         "Each row is a class, each column a window of the video; the brighter the cell, the "
         "more probable the class in that window (scale on the right). The white circle (○) in "
