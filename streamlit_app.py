@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_common import card_summary, model_cards, setup_page
+from har.utils.text import escape_markdown
 
 
 def home() -> None:
@@ -19,12 +20,12 @@ def home() -> None:
     cards, problems = model_cards()
     st.subheader("Models")
     for problem in problems:
-        st.warning(problem)
+        st.warning(escape_markdown(problem))
     if not cards:
         st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
     for card in cards:
         with st.container(border=True):
-            st.markdown(f"#### {card.name}")
+            st.markdown(f"#### {escape_markdown(card.name)}")
             st.markdown(card_summary(card))
             if card.synthetic:
                 st.caption(
@@ -40,7 +41,7 @@ def home() -> None:
             "`HAR_UCF50_DIR` variable) to train and evaluate on real video."
         )
     else:
-        st.markdown(f"Real UCF50 folder: `{root}`.")
+        st.markdown(f"Real UCF50 folder: {escape_markdown(root)}")
 
 
 setup_page("Home")

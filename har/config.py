@@ -55,7 +55,15 @@ def data_roots() -> list[Path]:
     by default the built-in data's cache, HAR_UCF50_DIR and the home folder of whoever runs it."""
     value = os.environ.get("HAR_DATA_ROOTS")
     if value:
-        return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()]
+        from har.errors import DatasetError
+
+        roots = [Path(p.strip()).expanduser() for p in value.split(os.pathsep) if p.strip()]
+        if not roots:
+            raise DatasetError(
+                f"HAR_DATA_ROOTS={value!r} names no folder; whoever runs the server should "
+                f"set it to folders separated by {os.pathsep!r}."
+            )
+        return [p.resolve() for p in roots]
     roots = [cache_dir(), Path.home()]
     if ucf50_dir() is not None:
         roots.insert(0, ucf50_dir())
@@ -70,7 +78,13 @@ def check_data_root(path: str | Path) -> Path:
     """
     from har.errors import DatasetError
 
-    resolved = Path(path).expanduser().resolve()
+    try:
+        resolved = Path(path).expanduser().resolve()
+        resolved.exists()  # a name too long for the file system fails here, not in a page
+    except (OSError, RuntimeError, ValueError) as exc:  # too long, a symlink loop, a NUL byte
+        shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+        reason = getattr(exc, "strerror", None) or exc
+        raise DatasetError(f"{shown} cannot be a folder here ({reason}); check the path.") from exc
     roots = data_roots()
     if not any(resolved == r or r in resolved.parents for r in roots):
         raise DatasetError(
@@ -82,4 +96,15 @@ def check_data_root(path: str | Path) -> Path:
 
 def media_cache_bytes() -> int:
     """The cap of each media cache (uploads, previews): HAR_MEDIA_CACHE_MB, default 2048."""
-    return int(float(os.environ.get("HAR_MEDIA_CACHE_MB", "2048")) * 1024 * 1024)
+    import math
+    import warnings
+
+    text = os.environ.get("HAR_MEDIA_CACHE_MB", "2048")
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = math.nan
+    if not (math.isfinite(megabytes) and megabytes >= 0):
+        warnings.warn(f"HAR_MEDIA_CACHE_MB={text!r} is not a size in MB; using 2048.", stacklevel=2)
+        megabytes = 2048.0
+    return int(megabytes * 1024 * 1024)

@@ -12,6 +12,7 @@ import streamlit as st
 from app_common import card_summary, forget_models, model_cards, setup_page
 from har.config import check_data_root
 from har.errors import HarError
+from har.utils.text import escape_markdown
 
 
 def parse_classes(text: str) -> list[str]:
@@ -58,13 +59,13 @@ def import_ui() -> None:
             with st.spinner("Reading the Keras 2 model and checking it..."):
                 card = import_legacy(path, parse_classes(classes), name or None, color)
     except HarError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
         return
     forget_models()
     st.session_state["just_saved"] = card.name
     frames, height, width, _ = card.input_shape
     st.success(
-        f"Imported as **{card.name}** ({card.architecture}, {frames} frames of "
+        f"Imported as **{escape_markdown(card.name)}** ({card.architecture}, {frames} frames of "
         f"{width}x{height} {card.color_order}). It is now chosen on Predict."
     )
 
@@ -88,7 +89,7 @@ def export_ui(cards) -> None:
                             archive.write(file, file.relative_to(tmp))
             st.session_state["export_zip"] = (f"{name}-{fmt}.zip", buffer.getvalue())
         except HarError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
     if st.session_state.get("export_zip"):
         filename, data = st.session_state["export_zip"]
         st.download_button(f"Download {filename}", data, file_name=filename, key="export_dl")
@@ -98,12 +99,13 @@ setup_page("Models")
 st.title("Models")
 cards, problems = model_cards()
 for problem in problems:
-    st.warning(problem)
+    st.warning(escape_markdown(problem))
 for card in cards:
-    with st.expander(card.name):
+    with st.expander(escape_markdown(card.name)):
         st.markdown(card_summary(card))
         if card.source:
-            st.caption(f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')}).")
+            source = f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')})."
+            st.caption(escape_markdown(source))
 import_ui()
 if cards:
     export_ui(cards)
