@@ -22,9 +22,16 @@ def preview_jobs() -> PreviewJobs:
     return PreviewJobs()
 
 
+def preview_owner() -> str:
+    """This browser session, so previews are made for each session in turn."""
+    import uuid
+
+    return st.session_state.setdefault("preview_owner", uuid.uuid4().hex)
+
+
 def player_ui(path: Path) -> None:
     """The video, once a browser can play it; until then a progress bar (predictions first)."""
-    state, value = preview_jobs().status(path)
+    state, value = preview_jobs().status(path, preview_owner())
     if state == "ready":
         st.video(str(value))
     elif state == "failed":
@@ -35,7 +42,7 @@ def player_ui(path: Path) -> None:
 
 @st.fragment(run_every=1.0)
 def waiting_ui(path: Path) -> None:
-    state, value = preview_jobs().status(path)
+    state, value = preview_jobs().status(path, preview_owner())
     if state == "running":
         st.progress(float(value), "Making a preview your browser can play (first 60 s, 480p)")
     else:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -198,3 +199,316 @@ def test_8_a_card_that_describe_cannot_read_is_a_warning(tmp_path, capsys, chang
     code, out, err = run(capsys, "models")
     assert code == 0 and "fine " in out and "bad " not in out
     assert "bad.json" in err and "Traceback" not in err
+
+
+# --- 9. malformed Keras 2 files: one sentence each ---------------------------------------
+def h5_with(path: Path, model_config, training_config=None) -> Path:
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "w") as f:
+        f.create_group("model_weights")
+        if model_config is not None:
+            f.attrs["model_config"] = model_config
+        if training_config is not None:
+            f.attrs["training_config"] = training_config
+    del np
+    return path
+
+
+@pytest.mark.parametrize(
+    "model_config",
+    ["[1, 2]", "42", "null", '"text"', "[" * 100_000, '{"class_name": "Sequential"}'],
+)
+def test_9_a_malformed_model_config_is_one_sentence(tmp_path, capsys, model_config):
+    h5 = h5_with(tmp_path / "bad.h5", model_config)
+    code, _, err = run(capsys, "import", h5, "--classes", "A", "B")
+    assert code == 1 and err.startswith("error: bad.h5 ") and len(err.splitlines()) == 1
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").glob("*.keras"))
+
+
+def test_9_a_model_config_that_is_an_array_is_one_sentence(tmp_path, capsys):
+    import numpy as np
+
+    h5 = h5_with(tmp_path / "array.h5", np.arange(6).reshape(2, 3))
+    code, _, err = run(capsys, "import", h5, "--classes", "A", "B")
+    assert code == 1 and "array.h5 is an HDF5 file but holds no Keras model" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("training_config", ["[1]", "42", "{" * 100_000, '{"optimizer_config": 1}'])
+def test_9_a_malformed_training_config_is_left_off_the_card(tmp_path, capsys, training_config):
+    import h5py
+
+    from har.models.registry import load_model
+
+    model, _ = load_model(SHIPPED_MODELS_DIR / "lrcn-paper4.keras")
+    from har.models.fast_layers import to_stock
+
+    h5 = tmp_path / "odd.h5"
+    to_stock(model).save(h5)
+    with h5py.File(h5, "a") as f:
+        f.attrs["training_config"] = training_config
+    code, out, err = run(capsys, "import", h5, "--classes", "A", "B", "C", "D", "--name", "odd")
+    assert code == 0, err
+    assert "loss" not in find_model("odd")[1].training
+
+
+# --- 10, 11. archive output: never truncate what is not ours; CSV quoting; FIFO -----------
+@pytest.fixture(scope="module")
+def two_videos(tmp_path_factory):
+    from conftest import write_cv2_video
+
+    folder = tmp_path_factory.mktemp("archive")
+    write_cv2_video(folder / "a.avi", 30, "MJPG")
+    write_cv2_video(folder / "b\rc.avi", 30, "MJPG")  # a carriage return in the name
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("old.csv", b"x,y\n1,2\n"),
+        ("old.csv", b"one line without a newline"),
+        ("old.jsonl", b'{"a": 1}\n{"b": 2}'),
+        ("old.jsonl", b'{"video": "v", "status": "ok"}\n{"b": 2}\n'),
+        ("old.csv", b"video,status\n" + b"x" * 200_000 + b"\n"),
+    ],
+)
+def test_10_an_unrelated_output_file_is_refused_untouched(tmp_path, capsys, name, content):
+    out = tmp_path / name
+    out.write_bytes(content)
+    video = tmp_path / "v.avi"
+    from conftest import write_cv2_video
+
+    write_cv2_video(video, 30, "MJPG")
+    code, _, err = run(capsys, "predict", tmp_path, "--out", out, "--model", "lrcn-paper4")
+    assert code == 1 and "left as it is" in err and len(err.splitlines()) == 1
+    assert out.read_bytes() == content
+
+
+def test_11_csv_names_with_a_carriage_return_round_trip_and_reruns_resume(
+    two_videos, tmp_path, capsys
+):
+    import csv
+
+    out = tmp_path / "p.csv"
+    for _ in range(2):
+        code, stdout, err = run(
+            capsys, "predict", two_videos, "--out", out, "--model", "lrcn-paper4"
+        )
+        assert code == 0, err
+    assert "2 videos: 0 predicted, 0 failed, 2 already in" in stdout
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert [Path(r[0]).name for r in rows[1:]] == sorted(["a.avi", "b\rc.avi"]) or [
+        Path(r[0]).name for r in rows[1:]
+    ] == sorted(["a.avi", "b\rc.avi"], reverse=True)
+    assert all(r[1] == "ok" for r in rows[1:])
+
+
+def test_11_a_jsonl_record_without_its_newline_is_kept(two_videos, tmp_path, capsys):
+    out = tmp_path / "p.jsonl"
+    code, _, err = run(capsys, "predict", two_videos, "--out", out, "--model", "lrcn-paper4")
+    assert code == 0, err
+    whole = out.read_bytes()
+    out.write_bytes(whole.rstrip(b"\n"))  # the last record lost only its newline
+    code, stdout, err = run(capsys, "predict", two_videos, "--out", out, "--model", "lrcn-paper4")
+    assert code == 0 and "2 already in" in stdout
+    assert out.read_bytes() == whole
+
+
+def test_11_an_output_that_is_a_fifo_is_refused(two_videos, tmp_path, capsys):
+    fifo = tmp_path / "p.csv"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "predict", two_videos, "--out", fifo, "--model", "lrcn-paper4")
+    assert code == 1 and "not a regular file" in err
+
+
+# --- 12, 20. upload names: cut in bytes, the extension kept ------------------------------
+@pytest.mark.parametrize(
+    ("name", "expected_suffix"),
+    [("研究" * 60 + ".mp4", ".mp4"), ("....mp4", ".mp4"), ("../../x.avi", ".avi"), ("é" * 300, "")],
+)
+def test_12_long_or_odd_upload_names_are_kept_with_their_extension(tmp_path, name, expected_suffix):
+    from har.data.uploads import save_upload
+
+    path = save_upload(name, b"data", tmp_path / "uploads")
+    assert path.read_bytes() == b"data" and path.suffix == expected_suffix
+    assert len(path.name.encode()) <= 150 and not path.name.startswith(".")
+    assert tmp_path / "uploads" in path.parents
+
+
+# --- 13, 16. paths, names and settings a user can type -----------------------------------
+@pytest.mark.parametrize("typed", ["x" * 300, "/tmp/" + "y" * 300 + "/z", "a\0b"])
+def test_13_an_impossible_folder_path_is_one_sentence(typed):
+    from har.config import check_data_root
+    from har.errors import DatasetError
+
+    with pytest.raises(DatasetError, match="cannot be a folder here"):
+        check_data_root(typed)
+
+
+@pytest.mark.parametrize("command", ["predict", "export"])
+@pytest.mark.parametrize("model", ["", "/", ".", "  "])
+def test_16_an_empty_or_root_model_name_is_one_sentence(tmp_path, capsys, command, model):
+    from conftest import write_cv2_video
+
+    video = write_cv2_video(tmp_path / "v.avi", 30, "MJPG")
+    argv = [command, video, "--model", model] if command == "predict" else [command, model]
+    code, _, err = run(capsys, *argv)
+    assert code in (1, 2) and "Traceback" not in err and len(err.strip().splitlines()) >= 1
+    assert "names no model" in err or "must not be empty" in err
+
+
+def test_16_evaluate_with_an_empty_model_name(tmp_path, capsys):
+    code, _, err = run(capsys, "evaluate", "--model", "/", "--data", tmp_path)
+    assert code in (1, 2) and ("names no model" in err or "must not be empty" in err)
+
+
+def test_16_a_media_cache_size_that_is_not_a_number_is_a_warning(monkeypatch):
+    from har.config import media_cache_bytes
+
+    monkeypatch.setenv("HAR_MEDIA_CACHE_MB", "abc")
+    with pytest.warns(UserWarning, match="HAR_MEDIA_CACHE_MB='abc'"):
+        assert media_cache_bytes() == 2048 * 1024 * 1024
+
+
+def test_16_data_roots_that_name_no_folder_say_so(monkeypatch, tmp_path):
+    from har.config import check_data_root
+    from har.errors import DatasetError
+
+    monkeypatch.setenv("HAR_DATA_ROOTS", os.pathsep)
+    with pytest.raises(DatasetError, match="names no folder"):
+        check_data_root(tmp_path)
+
+
+# --- 17. user text is shown as text -------------------------------------------------------
+PIXEL = "![px](http://127.0.0.1:9999/pixel.png)"
+
+
+def test_17_a_class_name_with_markdown_renders_as_text(tmp_path):
+    from markdown_it import MarkdownIt
+    from streamlit.testing.v1 import AppTest
+
+    from har.config import REPO_ROOT
+
+    classes = [PIXEL, "<img src=http://127.0.0.1:9999/x.png>", "*em*", "TaiChi"]
+    copy_shipped("lrcn-paper4", tmp_path / "models", "markup", class_names=classes)
+    at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown if "markup" in m.value or "pixel" in m.value]
+    html = MarkdownIt("commonmark").render("\n\n".join(shown))
+    assert "<img" not in html and "<em>em" not in html
+    assert "pixel.png" in html  # the name is there, as text
+
+
+def test_17_describe_escapes_for_the_app_and_not_for_the_cli():
+    from markdown_it import MarkdownIt
+
+    from har.models.card import describe
+
+    card = find_model(SHIPPED_MODELS_DIR / "lrcn-paper4.keras")[1]
+    card.class_names = [PIXEL, "B"]
+    assert PIXEL in describe(card)
+    html = MarkdownIt("commonmark").render(describe(card, bold=True))
+    assert "<img" not in html and PIXEL.replace("&", "&amp;") in html and "<strong>" in html
+
+
+# --- 19. tracebacks stay on the server ------------------------------------------------------
+def test_19_error_details_are_not_shown_to_browsers():
+    import tomllib
+
+    from har.config import REPO_ROOT
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+# --- 20. small things -------------------------------------------------------------------
+@pytest.mark.parametrize("top", ["-2", "0", "x"])
+def test_20_top_must_be_a_positive_count(tmp_path, top, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", str(tmp_path / "v.avi"), "--top", top])
+    assert stop.value.code == 2 and "--top" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["synth", "train", "evaluate"])
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_14_seeds_outside_numpys_range_are_usage_errors(tmp_path, capsys, command, seed):
+    argv = {
+        "synth": ["synth", "--out", tmp_path / "s"],
+        "train": ["train", "--data", tmp_path, "--model", "lrcn"],
+        "evaluate": ["evaluate", "--model", "lrcn-paper4", "--data", tmp_path],
+    }[command]
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in argv] + ["--seed", seed])
+    assert stop.value.code == 2 and "--seed" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_20_explain_into_an_unwritable_folder_fails_before_any_work(tmp_path, capsys):
+    from conftest import write_cv2_video
+
+    video = write_cv2_video(tmp_path / "v.avi", 30, "MJPG")
+    import har.inference.predictor as predictor
+
+    calls = []
+    original = predictor.load_predictors
+    predictor.load_predictors = lambda *a, **k: calls.append(a) or original(*a, **k)
+    try:
+        code, _, err = run(capsys, "explain", video, "--out", "/proc/x")
+    finally:
+        predictor.load_predictors = original
+    assert code == 1 and "Cannot write files in /proc/x" in err and not calls
+
+
+# --- 3. previews: each session in turn, each preview's work bounded, a 1x1 video plays ----
+def wait_for(jobs, path, owner, deadline=120.0):
+    end = time.monotonic() + deadline
+    state, value = jobs.status(path, owner)
+    while state == "running" and time.monotonic() < end:
+        time.sleep(0.05)
+        state, value = jobs.status(path, owner)
+    return state, value
+
+
+def test_3_a_one_pixel_video_gets_a_preview(tmp_path):
+    from conftest import write_av_video
+
+    import har.data.previews as media
+
+    video = write_av_video(tmp_path / "dot.avi", 10, "mpeg4", "avi", size=(1, 1))
+    state, value = wait_for(media.PreviewJobs(), video, "me")
+    assert state == "ready" and media.is_browser_playable(value), value
+
+
+def test_3_sessions_take_turns_and_a_huge_frame_stops_at_the_pixel_budget(tmp_path, monkeypatch):
+    from conftest import write_cv2_video
+
+    import har.data.previews as media
+
+    monkeypatch.setattr(media, "MAX_DECODED_PIXELS", 160 * 120 * 5)
+    big = [write_cv2_video(tmp_path / f"big{i}.avi", 40, "XVID") for i in range(3)]
+    small = write_cv2_video(tmp_path / "small.avi", 10, "XVID")
+    jobs = media.PreviewJobs()
+    order = []
+    original = media.browser_playable
+
+    def recorded(path, *args, **kwargs):
+        order.append(Path(path).name)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(media, "browser_playable", recorded)
+    for video in big:
+        jobs.status(video, "hog")
+    jobs.status(small, "other")
+    assert wait_for(jobs, small, "other")[0] == "ready"
+    for video in big:
+        state, value = wait_for(jobs, video, "hog")
+        assert state == "ready"
+        import av
+
+        with av.open(str(value)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == 5  # the budget, not 40 frames
+    assert order.index("small.avi") <= 1, order  # not behind all of the hog's videos

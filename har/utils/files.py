@@ -117,6 +117,25 @@ def safe_filename(name: str, fallback: str = "upload", max_bytes: int = MAX_NAME
     return (stem or fallback) + suffix
 
 
+def check_writable_folder(path: str | Path) -> Path:
+    """`path`, created if needed, if files can be written in it; HarError saying why not.
+
+    Called before long work, so a wrong --out fails in milliseconds, not after the work.
+    """
+    from har.errors import HarError
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise HarError(
+            f"Cannot write files in {folder} ({exc.strerror or exc}); give another folder."
+        ) from exc
+    return folder
+
+
 def touch(path: Path) -> None:
     """Mark a cached file as just used (its access time; the modification time stays)."""
     os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
