@@ -512,3 +512,14 @@ def test_3_sessions_take_turns_and_a_huge_frame_stops_at_the_pixel_budget(tmp_pa
         with av.open(str(value)) as container:
             assert sum(1 for _ in container.decode(video=0)) == 5  # the budget, not 40 frames
     assert order.index("small.avi") <= 1, order  # not behind all of the hog's videos
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64])
+def test_14_the_evaluate_pages_seed_is_checked_before_any_work(tmp_path, seed):
+    from har.errors import DatasetError
+    from har.training.evaluate import EvalSource
+
+    with pytest.raises(DatasetError, match="seed must be between 0"):
+        EvalSource.synthetic(2, seed)
+    with pytest.raises(DatasetError, match="seed must be between 0"):
+        EvalSource.of_folder(tmp_path, "group", seed)

@@ -20,7 +20,7 @@ from har.cli.commands import (
     cmd_train,
 )
 from har.config import PAPER_CLASSES
-from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, RECIPES
+from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, RECIPES
 
 
 def count(low: int, high: int):
@@ -36,9 +36,6 @@ def count(low: int, high: int):
         return value
 
     return parse
-
-
-MAX_SEED = 2**32 - 1  # what numpy's and TensorFlow's global seeds accept
 
 
 def model_name(text: str) -> str:

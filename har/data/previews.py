@@ -162,8 +162,8 @@ class PreviewJobs:
     """Browser previews transcoded in a background thread, so predictions show at once.
 
     status(path, owner) starts the transcode on first call and then reports it: ("ready",
-    path), ("running", fraction; 0 while it waits its turn) or ("failed", message). One transcode at a
-    time per process, taken from each owner's (browser session's) queue in turn, so one
+    path), ("running", fraction; 0 while it waits) or ("failed", message). One transcode at
+    a time per process, taken from each owner's (browser session's) queue in turn, so one
     user's large uploads never hold another's small clip behind them.
     """
 

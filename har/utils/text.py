@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 
-# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of
-# them leaves no markup (links, images, emphasis, HTML, code) and none of Streamlit's
-# additions ($math$, :colour[text], :emoji:) in user text.
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# The characters that start inline markup: links and images, emphasis, code, HTML and
+# entities, tables, and Streamlit's additions ($math$, :colour[text], :emoji:). Backslash
+# escapes are CommonMark's; '-', '.', ',' and the like stay readable.
+_INLINE = re.compile(r"([\\`*_\[\]()<>!$:~|#&{}^])")
+# Any ASCII punctuation opening the text could start a block (a list, a heading, a quote).
+_OPENING = re.compile(r"^([!-/:-@\[-`{-~])")
 
 
 def escape_markdown(text: object) -> str:
     """`text` as markdown that renders as exactly that text, on one line."""
-    one_line = " ".join(str(text).split())
-    return _PUNCTUATION.sub(r"\\\1", one_line)
+    escaped = _INLINE.sub(r"\\\1", " ".join(str(text).split()))
+    if _OPENING.match(escaped) and not escaped.startswith("\\"):
+        escaped = "\\" + escaped
+    return escaped
