@@ -86,12 +86,40 @@ def check_data_root(path: str | Path) -> Path:
         reason = getattr(exc, "strerror", None) or exc
         raise DatasetError(f"{shown} cannot be a folder here ({reason}); check the path.") from exc
     roots = data_roots()
-    if not any(resolved == r or r in resolved.parents for r in roots):
+    if not _inside(resolved, roots):
         raise DatasetError(
             f"{path} is outside the folders this app may read ({', '.join(map(str, roots))}). "
             "Whoever runs the server can allow it with HAR_DATA_ROOTS."
         )
+    _check_links(resolved, roots)
     return resolved
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _check_links(folder: Path, roots: list[Path]) -> None:
+    """DatasetError if a class folder or a clip (two levels, the UCF layout) is a symbolic
+    link that leads outside `roots`: the app would read there through it."""
+    from har.errors import DatasetError
+
+    if not folder.is_dir():
+        return
+    try:
+        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+        for entry in list(entries):
+            if entry.is_dir() and not entry.is_symlink():
+                entries += [e for e in entry.iterdir() if e.is_symlink()]
+        for entry in entries:
+            if entry.is_symlink() and not _inside(entry.resolve(), roots):
+                raise DatasetError(
+                    f"{entry} links to {entry.resolve()}, outside the folders this app may "
+                    "read; remove the link, or whoever runs the server can allow that folder "
+                    "with HAR_DATA_ROOTS."
+                )
+    except OSError as exc:
+        raise DatasetError(f"{folder} cannot be read ({exc.strerror}).") from exc
 
 
 def media_cache_bytes() -> int:

@@ -349,21 +349,24 @@ def test_13_an_impossible_folder_path_is_one_sentence(typed):
         check_data_root(typed)
 
 
-@pytest.mark.parametrize("command", ["predict", "export"])
+@pytest.mark.parametrize("command", ["predict", "export", "evaluate"])
 @pytest.mark.parametrize("model", ["", "/", ".", "  "])
-def test_16_an_empty_or_root_model_name_is_one_sentence(tmp_path, capsys, command, model):
-    from conftest import write_cv2_video
+def test_16_an_empty_or_root_model_name_is_a_usage_error(tmp_path, capsys, command, model):
+    argv = {
+        "predict": ["predict", tmp_path / "v.avi", "--model", model],
+        "export": ["export", model],
+        "evaluate": ["evaluate", "--model", model, "--data", tmp_path],
+    }[command]
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "names no model" in err and "Traceback" not in err
 
-    video = write_cv2_video(tmp_path / "v.avi", 30, "MJPG")
-    argv = [command, video, "--model", model] if command == "predict" else [command, model]
-    code, _, err = run(capsys, *argv)
-    assert code in (1, 2) and "Traceback" not in err and len(err.strip().splitlines()) >= 1
-    assert "names no model" in err or "must not be empty" in err
 
-
-def test_16_evaluate_with_an_empty_model_name(tmp_path, capsys):
-    code, _, err = run(capsys, "evaluate", "--model", "/", "--data", tmp_path)
-    assert code in (1, 2) and ("names no model" in err or "must not be empty" in err)
+@pytest.mark.parametrize("model", ["", "/", ".", "..", "  "])
+def test_16_find_model_refuses_names_that_are_no_model(model):
+    with pytest.raises(ModelError, match="names no model"):
+        find_model(model)
 
 
 def test_16_a_media_cache_size_that_is_not_a_number_is_a_warning(monkeypatch):
@@ -523,3 +526,41 @@ def test_14_the_evaluate_pages_seed_is_checked_before_any_work(tmp_path, seed):
         EvalSource.synthetic(2, seed)
     with pytest.raises(DatasetError, match="seed must be between 0"):
         EvalSource.of_folder(tmp_path, "group", seed)
+
+
+# --- 18. links inside an allowed folder do not lead out of it ------------------------------
+@pytest.mark.parametrize("level", ["class", "clip"])
+def test_18_a_link_out_of_the_allowed_folders_is_refused(tmp_path, monkeypatch, level):
+    from conftest import write_cv2_video
+
+    from har.config import check_data_root
+    from har.errors import DatasetError
+
+    allowed, outside = tmp_path / "allowed", tmp_path / "secret"
+    (outside / "Swing").mkdir(parents=True)
+    write_cv2_video(outside / "Swing" / "v_Swing_g01_c01.avi", 10, "MJPG")
+    dataset = allowed / "ds"
+    (dataset / "Punch").mkdir(parents=True)
+    write_cv2_video(dataset / "Punch" / "v_Punch_g01_c01.avi", 10, "MJPG")
+    monkeypatch.setenv("HAR_DATA_ROOTS", str(allowed))
+    assert check_data_root(dataset) == dataset.resolve()
+    if level == "class":
+        (dataset / "Swing").symlink_to(outside / "Swing")
+    else:
+        (dataset / "Punch" / "v_Punch_g02_c01.avi").symlink_to(
+            outside / "Swing" / "v_Swing_g01_c01.avi"
+        )
+    with pytest.raises(DatasetError, match="outside the folders this app may read"):
+        check_data_root(dataset)
+
+
+# --- 15. a preview whose file went away is a sentence --------------------------------------
+def test_15_a_preview_of_a_deleted_upload_is_a_sentence(tmp_path):
+    from conftest import write_cv2_video
+
+    import har.data.previews as media
+
+    video = write_cv2_video(tmp_path / "gone.avi", 10, "XVID")
+    video.unlink()
+    state, message = media.PreviewJobs().status(video, "me")
+    assert state == "failed" and "gone.avi is no longer there" in message
