@@ -13,6 +13,7 @@ from har.data.uploads import forget_upload
 from har.errors import HarError
 from har.inference import RUNTIME_NAMES, predict_video
 from har.models.card import trained_on
+from har.utils.text import escape_markdown, percent, plural
 from har.visualization.charts import grouped_probabilities
 
 
@@ -63,7 +64,8 @@ def frames_ui(result) -> None:
         )
         if clip.padded:
             st.info(
-                f"Only {clip.frame_count} frames: some were repeated to make {len(clip.indices)}."
+                f"Only {plural(clip.frame_count, 'frame')}: some were repeated to make "
+                f"{len(clip.indices)}."
             )
         if clip.seconds_between > 1.0:
             st.info(
@@ -89,14 +91,16 @@ def answer_ui(prediction, card, truth: str | None) -> None:
             " :green[:material/check_circle: right]" if right else " :red[:material/cancel: wrong]"
         )
     st.caption("Prediction")
-    st.markdown(f"### {prediction.top_class}{verdict}")  # a heading wraps; a metric cuts names
+    st.markdown(
+        f"### {escape_markdown(prediction.top_class)}{verdict}"
+    )  # a heading wraps; a metric cuts names
     st.markdown(f"{prediction.confidence:.0%} confidence")
     if truth is not None and truth not in card.class_names:
-        st.caption(f"{truth} is not one of its {len(card.class_names)} classes.")
+        st.caption(f"{escape_markdown(truth)} is not one of its {len(card.class_names)} classes.")
     if prediction.uncertain:
         st.warning(
             f"Uncertain: below {prediction.uncertain_below:.0%}, halfway from chance "
-            f"({1 / len(card.class_names):.0%}) to certain."
+            f"({percent(1 / len(card.class_names))}) to certain."
         )
 
 

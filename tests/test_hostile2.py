@@ -564,3 +564,11 @@ def test_15_a_preview_of_a_deleted_upload_is_a_sentence(tmp_path):
     video.unlink()
     state, message = media.PreviewJobs().status(video, "me")
     assert state == "failed" and "gone.avi is no longer there" in message
+
+
+def test_20_counts_and_small_percentages_read_right():
+    from har.utils.text import percent, plural
+
+    assert plural(1, "frame") == "1 frame" and plural(3, "frame") == "3 frames"
+    assert percent(1 / 1000) == "0.1%" and percent(1 / 4) == "25%" and percent(0) == "0%"
+    assert percent(1 / 100_000) == "0.001%"

@@ -22,3 +22,19 @@ def escape_markdown(text: object) -> str:
     if _OPENING.match(escaped) and not escaped.startswith("\\"):
         escaped = "\\" + escaped
     return escaped
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 frame', '2 frames': a count with its noun in the right number."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def percent(fraction: float) -> str:
+    """A share as a percentage with enough digits to tell it from 0: '25%', '0.1%', '0.01%'."""
+    value = float(fraction) * 100
+    if value == 0 or abs(value) >= 1 or value != value:
+        return f"{value:.0f}%"
+    digits = 1
+    while round(abs(value), digits) == 0 and digits < 6:
+        digits += 1
+    return f"{value:.{digits}f}%"
