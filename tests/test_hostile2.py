@@ -195,7 +195,9 @@ def test_8_a_card_that_is_not_an_object_is_a_warning_naming_it(tmp_path, capsys,
 )
 def test_8_a_card_that_describe_cannot_read_is_a_warning(tmp_path, capsys, change):
     copy_shipped("lrcn-paper4", tmp_path / "models", "fine")
-    copy_shipped("lrcn-paper4", tmp_path / "models", "bad", **change)
+    copy_shipped("lrcn-paper4", tmp_path / "models", "bad")
+    card = tmp_path / "models" / "bad.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), **change}))
     code, out, err = run(capsys, "models")
     assert code == 0 and "fine " in out and "bad " not in out
     assert "bad.json" in err and "Traceback" not in err
