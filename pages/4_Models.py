@@ -12,6 +12,7 @@ import streamlit as st
 from app_common import card_summary, forget_models, model_cards, setup_page
 from har.config import check_data_root
 from har.errors import HarError
+from har.utils.files import safe_filename
 from har.utils.text import escape_markdown
 
 
@@ -48,7 +49,7 @@ def import_ui() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if upload is not None:
-                path = Path(tmp) / Path(upload.name).name  # the default name comes from it
+                path = Path(tmp) / safe_filename(upload.name, "model")  # names the model
                 path.write_bytes(upload.getvalue())
             elif server_path.strip():
                 path = check_data_root(server_path.strip())

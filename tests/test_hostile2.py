@@ -574,3 +574,11 @@ def test_20_counts_and_small_percentages_read_right():
     assert plural(1, "frame") == "1 frame" and plural(3, "frame") == "3 frames"
     assert percent(1 / 1000) == "0.1%" and percent(1 / 4) == "25%" and percent(0) == "0%"
     assert percent(1 / 100_000) == "0.001%"
+
+
+def test_14_a_synth_that_fails_before_any_clip_leaves_no_marker(tmp_path):
+    from har.data.synthetic import MARKER, generate_dataset
+
+    with pytest.raises(ValueError):
+        generate_dataset(tmp_path / "s", ["Swing"], 1, 1, seed=-1, workers=1, progress=False)
+    assert not (tmp_path / "s" / MARKER).exists()
