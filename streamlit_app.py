@@ -10,6 +10,7 @@ import streamlit as st
 from app_common import FIRST_SAMPLE, card_summary, model_cards, setup_page
 from har.config import SAMPLES_DIR
 from har.errors import HarError
+from har.utils.text import escape_markdown
 
 
 @st.cache_data(show_spinner=False)
@@ -53,7 +54,7 @@ def drawing_ui(card) -> None:
     try:
         dot, lines = model_drawing(card.path, Path(card.path).stat().st_mtime)
     except (HarError, OSError) as exc:
-        st.caption(f"No drawing: {exc}")
+        st.caption(f"No drawing: {escape_markdown(exc)}")
         return
     st.graphviz_chart(dot, width="stretch")
     with st.expander("The layers in words"):
@@ -62,7 +63,7 @@ def drawing_ui(card) -> None:
 
 def model_ui(card) -> None:
     with st.container(border=True):
-        st.markdown(f"#### {card.name}")
+        st.markdown(f"#### {escape_markdown(card.name)}")
         left, right = st.columns([3, 2])
         with left:
             st.markdown(card_summary(card))
@@ -88,7 +89,7 @@ def home() -> None:
     cards, problems = model_cards()
     st.subheader("Models")
     for problem in problems:
-        st.warning(problem)
+        st.warning(escape_markdown(problem))
     if not cards:
         st.info("No models found in models/. Train one on the Retrain page or with `har train`.")
     for card in cards:
@@ -102,7 +103,7 @@ def home() -> None:
             "`HAR_UCF50_DIR` variable) to train and evaluate on real video."
         )
     else:
-        st.markdown(f"Real UCF50 folder: `{root}`.")
+        st.markdown(f"Real UCF50 folder: {escape_markdown(root)}")
 
 
 setup_page("Home")

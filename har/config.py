@@ -55,7 +55,15 @@ def data_roots() -> list[Path]:
     by default the built-in data's cache, HAR_UCF50_DIR and the home folder of whoever runs it."""
     value = os.environ.get("HAR_DATA_ROOTS")
     if value:
-        return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()]
+        from har.errors import DatasetError
+
+        roots = [Path(p.strip()).expanduser() for p in value.split(os.pathsep) if p.strip()]
+        if not roots:
+            raise DatasetError(
+                f"HAR_DATA_ROOTS={value!r} names no folder; whoever runs the server should "
+                f"set it to folders separated by {os.pathsep!r}."
+            )
+        return [p.resolve() for p in roots]
     roots = [cache_dir(), Path.home()]
     if ucf50_dir() is not None:
         roots.insert(0, ucf50_dir())
@@ -70,16 +78,61 @@ def check_data_root(path: str | Path) -> Path:
     """
     from har.errors import DatasetError
 
-    resolved = Path(path).expanduser().resolve()
+    try:
+        resolved = Path(path).expanduser().resolve()
+        resolved.exists()  # a name too long for the file system fails here, not in a page
+    except (OSError, RuntimeError, ValueError) as exc:  # too long, a symlink loop, a NUL byte
+        shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+        reason = getattr(exc, "strerror", None) or exc
+        raise DatasetError(f"{shown} cannot be a folder here ({reason}); check the path.") from exc
     roots = data_roots()
-    if not any(resolved == r or r in resolved.parents for r in roots):
+    if not _inside(resolved, roots):
         raise DatasetError(
             f"{path} is outside the folders this app may read ({', '.join(map(str, roots))}). "
             "Whoever runs the server can allow it with HAR_DATA_ROOTS."
         )
+    _check_links(resolved, roots)
     return resolved
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _check_links(folder: Path, roots: list[Path]) -> None:
+    """DatasetError if a class folder or a clip (two levels, the UCF layout) is a symbolic
+    link that leads outside `roots`: the app would read there through it."""
+    from har.errors import DatasetError
+
+    if not folder.is_dir():
+        return
+    try:
+        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+        for entry in list(entries):
+            if entry.is_dir() and not entry.is_symlink():
+                entries += [e for e in entry.iterdir() if e.is_symlink()]
+        for entry in entries:
+            if entry.is_symlink() and not _inside(entry.resolve(), roots):
+                raise DatasetError(
+                    f"{entry} links to {entry.resolve()}, outside the folders this app may "
+                    "read; remove the link, or whoever runs the server can allow that folder "
+                    "with HAR_DATA_ROOTS."
+                )
+    except OSError as exc:
+        raise DatasetError(f"{folder} cannot be read ({exc.strerror}).") from exc
 
 
 def media_cache_bytes() -> int:
     """The cap of each media cache (uploads, previews): HAR_MEDIA_CACHE_MB, default 2048."""
-    return int(float(os.environ.get("HAR_MEDIA_CACHE_MB", "2048")) * 1024 * 1024)
+    import math
+    import warnings
+
+    text = os.environ.get("HAR_MEDIA_CACHE_MB", "2048")
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = math.nan
+    if not (math.isfinite(megabytes) and megabytes >= 0):
+        warnings.warn(f"HAR_MEDIA_CACHE_MB={text!r} is not a size in MB; using 2048.", stacklevel=2)
+        megabytes = 2048.0
+    return int(megabytes * 1024 * 1024)

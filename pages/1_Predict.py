@@ -13,6 +13,7 @@ from har.data.uploads import forget_upload
 from har.errors import HarError
 from har.inference import RUNTIME_NAMES, predict_video
 from har.models.card import trained_on
+from har.utils.text import escape_markdown, percent, plural
 from har.visualization.charts import grouped_probabilities
 
 
@@ -22,9 +23,16 @@ def preview_jobs() -> PreviewJobs:
     return PreviewJobs()
 
 
+def preview_owner() -> str:
+    """This browser session, so previews are made for each session in turn."""
+    import uuid
+
+    return st.session_state.setdefault("preview_owner", uuid.uuid4().hex)
+
+
 def player_ui(path: Path) -> None:
     """The video, once a browser can play it; until then a progress bar (predictions first)."""
-    state, value = preview_jobs().status(path)
+    state, value = preview_jobs().status(path, preview_owner())
     if state == "ready":
         st.video(str(value))
     elif state == "failed":
@@ -35,7 +43,7 @@ def player_ui(path: Path) -> None:
 
 @st.fragment(run_every=1.0)
 def waiting_ui(path: Path) -> None:
-    state, value = preview_jobs().status(path)
+    state, value = preview_jobs().status(path, preview_owner())
     if state == "running":
         st.progress(float(value), "Making a preview your browser can play (first 60 s, 480p)")
     else:
@@ -56,7 +64,8 @@ def frames_ui(result) -> None:
         )
         if clip.padded:
             st.info(
-                f"Only {clip.frame_count} frames: some were repeated to make {len(clip.indices)}."
+                f"Only {plural(clip.frame_count, 'frame')}: some were repeated to make "
+                f"{len(clip.indices)}."
             )
         if clip.seconds_between > 1.0:
             st.info(
@@ -82,15 +91,17 @@ def answer_ui(prediction, card, truth: str | None) -> None:
             " :green[:material/check_circle: right]" if right else " :red[:material/cancel: wrong]"
         )
     st.caption("Prediction")
-    st.markdown(f"### {prediction.top_class}{verdict}")  # a heading wraps; a metric cuts names
+    st.markdown(
+        f"### {escape_markdown(prediction.top_class)}{verdict}"
+    )  # a heading wraps; a metric cuts names
     st.markdown(f"{prediction.confidence:.0%} confidence")
     if truth is not None and truth not in card.class_names:
-        st.caption(f"{truth} is not one of its {len(card.class_names)} classes.")
+        st.caption(f"{escape_markdown(truth)} is not one of its {len(card.class_names)} classes.")
     if prediction.uncertain:
         why = (
             "the threshold fitted on its validation clips"
             if card.calibration.get("uncertain_below")
-            else f"halfway from chance ({1 / len(card.class_names):.0%}) to certain"
+            else f"halfway from chance ({percent(1 / len(card.class_names))}) to certain"
         )
         st.warning(
             f"Unsure: none of its classes fits well (confidence below "

@@ -12,6 +12,8 @@ import streamlit as st
 from app_common import card_summary, forget_models, model_cards, setup_page
 from har.config import check_data_root
 from har.errors import HarError
+from har.utils.files import safe_filename
+from har.utils.text import escape_markdown
 
 
 def parse_classes(text: str) -> list[str]:
@@ -58,7 +60,7 @@ def import_ui() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if upload is not None:
-                path = Path(tmp) / Path(upload.name).name  # the default name comes from it
+                path = Path(tmp) / safe_filename(upload.name, "model")  # names the model
                 path.write_bytes(upload.getvalue())
             else:
                 path = check_data_root(server_path.strip())
@@ -67,13 +69,13 @@ def import_ui() -> None:
             with st.spinner("Reading the Keras 2 model and checking it..."):
                 card = import_legacy(path, parse_classes(classes), name or None, color)
     except HarError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
         return
     forget_models()
     st.session_state["just_saved"] = card.name
     frames, height, width, _ = card.input_shape
     st.success(
-        f"Imported as **{card.name}** ({card.architecture}, {frames} frames of "
+        f"Imported as **{escape_markdown(card.name)}** ({card.architecture}, {frames} frames of "
         f"{width}x{height} {card.color_order}). It is now chosen on Predict."
     )
 
@@ -123,21 +125,22 @@ def export_ui(cards) -> None:
     )
     failed = export_errors().get((name, fmt))
     if failed:
-        st.error(failed)
+        st.error(escape_markdown(failed))
 
 
 setup_page("Models")
 st.title("Models")
 cards, problems = model_cards()
 for problem in problems:
-    st.warning(problem)
+    st.warning(escape_markdown(problem))
 for start in range(0, len(cards), 2):  # the cards in view, two a row
     for col, card in zip(st.columns(2), cards[start : start + 2], strict=False):
         with col, st.container(border=True):
-            st.markdown(f"#### {card.name}")
+            st.markdown(f"#### {escape_markdown(card.name)}")
             st.markdown(card_summary(card))
             if card.source:
-                st.caption(f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')}).")
+                source = f"From {card.source.get('file')} (SHA-256 {card.source.get('sha256')})."
+                st.caption(escape_markdown(source))
 import_ui()
 if cards:
     export_ui(cards)

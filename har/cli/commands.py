@@ -130,11 +130,12 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from har.utils.files import check_input_file
+    from har.utils.files import check_input_file, check_writable_folder
 
     check_input_file(args.video)
     if args.out.exists() and not args.out.is_dir():
         raise HarError(f"--out {args.out} is a file; give a folder for the explanation files.")
+    check_writable_folder(args.out)  # before 20 s of work, not after
     names = _default_models(args.models, args.video)
     import_tensorflow()
     from har.explain.report import explain_clips, write_explanation

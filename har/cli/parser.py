@@ -21,7 +21,7 @@ from har.cli.commands import (
 )
 from har.cli.runs import add_parser as add_runs_parser
 from har.config import PAPER_CLASSES
-from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, RECIPES
+from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, RECIPES
 
 
 def count(low: int, high: int):
@@ -37,6 +37,16 @@ def count(low: int, high: int):
         return value
 
     return parse
+
+
+def model_name(text: str) -> str:
+    """An argparse type: a model name or path, not empty and not a bare folder like '/'."""
+    stripped = text.strip()
+    if not stripped or not Path(stripped).name or Path(stripped).name in (".", ".."):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} names no model (must not be empty); `har models` lists them"
+        )
+    return stripped
 
 
 def positive_float(text: str) -> float:
@@ -62,10 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         action="append",
         dest="models",
+        type=model_name,
         metavar="NAME",
         help="model name or .keras path (repeatable; default: every shipped model)",
     )
-    p.add_argument("--top", type=int, default=3, help="how many classes to print per model")
+    p.add_argument(
+        "--top", type=count(1, 10_000), default=3, help="how many classes to print per model"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
         "--out",
@@ -84,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--stride", type=span, help="seconds, or frames as 30f (half the window)")
     p.add_argument(
-        "--model", action="append", dest="models", metavar="NAME", help="default: shipped models"
+        "--model",
+        action="append",
+        dest="models",
+        type=model_name,
+        metavar="NAME",
+        help="default: shipped models",
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON")
@@ -94,7 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="occlusion, saliency and what-if files for a video")
     p.add_argument("video", type=Path)
     p.add_argument(
-        "--model", action="append", dest="models", metavar="NAME", help="default: shipped models"
+        "--model",
+        action="append",
+        dest="models",
+        type=model_name,
+        metavar="NAME",
+        help="default: shipped models",
     )
     p.add_argument("--out", type=Path, required=True, help="folder for the PNG, CSV and JSON files")
     p.set_defaults(func=cmd_explain)
@@ -133,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=count(0, MAX_EPOCHS),
         help="early-stopping patience (default: the recipe's)",
     )
-    p.add_argument("--seed", type=int, default=27)
+    p.add_argument("--seed", type=count(0, MAX_SEED), default=27)
     p.add_argument("--name", help="registry name (default: <model>-<folder>)")
     p.add_argument("--out", type=Path, help="folder to save into (default: user models folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model")
@@ -150,12 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="test-split metrics of a model on a UCF50-shaped folder")
-    p.add_argument("--model", required=True, dest="model_name", metavar="NAME")
+    p.add_argument("--model", required=True, dest="model_name", type=model_name, metavar="NAME")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument(
         "--split", choices=["group", "random"], help="default: the split the model was trained with"
     )
-    p.add_argument("--seed", type=int, help="default: the seed the model was trained with")
+    p.add_argument(
+        "--seed", type=count(0, MAX_SEED), help="default: the seed the model was trained with"
+    )
     p.add_argument("--strict", action="store_true", help="fail on any unusable file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -165,12 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit a model's confidence (temperature, uncertainty threshold) on a folder's "
         "validation split and store it on its card",
     )
-    p.add_argument("--model", required=True, dest="model_name", metavar="NAME")
+    p.add_argument("--model", required=True, dest="model_name", type=model_name, metavar="NAME")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument(
         "--split", choices=["group", "random"], help="default: the split the model was trained with"
     )
-    p.add_argument("--seed", type=int, help="default: the seed the model was trained with")
+    p.add_argument(
+        "--seed", type=count(0, MAX_SEED), help="default: the seed the model was trained with"
+    )
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("models", help="list the models in the registry with their cards")
@@ -189,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--groups", type=count(1, 99), default=25)
     p.add_argument("--clips-per-group", type=count(1, 99), default=4)
     p.add_argument("--difficulty", choices=["easy", "default", "hard"], default="default")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=count(0, MAX_SEED), default=0)
     p.add_argument("--workers", type=count(1, 256))
     p.set_defaults(func=cmd_synth)
 
@@ -208,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export a model as a SavedModel or TFLite, with its card")
-    p.add_argument("model_name", metavar="NAME", help="model name or .keras path")
+    p.add_argument("model_name", metavar="NAME", type=model_name, help="model name or .keras path")
     p.add_argument("--format", choices=["savedmodel", "tflite"], default="savedmodel", dest="fmt")
     p.add_argument("--out", type=Path, help="folder to write into (default: ./NAME-FORMAT)")
     p.set_defaults(func=cmd_export)

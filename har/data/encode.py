@@ -24,7 +24,8 @@ def write_mp4(
 ) -> Path:
     """Encode RGB uint8 frames (H, W, 3) to an H.264/yuv420p MP4 with +faststart, atomically.
 
-    Width and height must be even (yuv420p); odd sizes are cropped by one pixel.
+    Width and height must be even (yuv420p); odd sizes are cropped by one pixel, and a side
+    of one pixel is doubled.
     """
     path = Path(path)
     with (
@@ -33,6 +34,8 @@ def write_mp4(
     ):
         stream = None
         for frame in frames:
+            if frame.shape[0] < 2 or frame.shape[1] < 2:  # a 1-pixel side: repeat it (yuv420p)
+                frame = np.repeat(np.repeat(frame, 2, axis=0), 2, axis=1)
             frame = np.ascontiguousarray(
                 frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2, :3]
             )

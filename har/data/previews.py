@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,16 +54,21 @@ def _upright(frame: av.VideoFrame) -> np.ndarray:
 
 
 def _decoded(source, stream, max_frames: int, max_height: int) -> Iterator[np.ndarray]:
-    """Upright RGB frames, at most `max_frames`, scaled to at most `max_height` rows (even
-    sizes); a file that breaks off mid-stream yields what decodes before it."""
+    """Upright RGB frames, at most `max_frames` and MAX_DECODED_PIXELS decoded, scaled to at
+    most `max_height` rows; a file that breaks off mid-stream yields what decodes before it.
+
+    The pixel budget bounds one preview's work: a 4000x4000 upload stops after a few dozen
+    frames instead of holding the preview thread for minutes.
+    """
     import cv2
 
-    decoded = 0
+    decoded = pixels = 0
     try:
         for frame in source.decode(stream):
-            if decoded >= max_frames:
+            if decoded >= max_frames or (decoded and pixels >= MAX_DECODED_PIXELS):
                 return
             decoded += 1
+            pixels += frame.width * frame.height
             rgb = _upright(frame)
             if rgb.shape[0] > max_height:
                 width = round(rgb.shape[1] * max_height / rgb.shape[0] / 2) * 2
@@ -77,6 +83,10 @@ PREVIEW_SECONDS = 60  # a preview to watch, not a copy: the models never see it
 
 
 PREVIEW_HEIGHT = 480
+
+
+# At most this many source pixels decoded per preview: 60 s of 640x480 at 30 fps.
+MAX_DECODED_PIXELS = PREVIEW_SECONDS * 30 * 640 * 480
 
 
 def preview_path(path: str | Path, cache_dir: str | Path | None = None) -> Path:
@@ -151,33 +161,65 @@ def _counted(frames: Iterator, expected: int, progress: Callable[[float], None])
 class PreviewJobs:
     """Browser previews transcoded in a background thread, so predictions show at once.
 
-    status(path) starts the transcode on first call and then reports it: ("ready", path),
-    ("running", fraction) or ("failed", message). One transcode at a time per process.
+    status(path, owner) starts the transcode on first call and then reports it: ("ready",
+    path), ("running", fraction; 0 while it waits) or ("failed", message). One transcode at
+    a time per process, taken from each owner's (browser session's) queue in turn, so one
+    user's large uploads never hold another's small clip behind them.
     """
 
     def __init__(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="har-preview")
         self._jobs: dict[str, dict] = {}
-        self._lock = threading.Lock()
+        self._queues: dict[str, deque] = {}  # owner -> jobs waiting, oldest first
+        self._turns: deque[str] = deque()  # owners with waiting jobs, in turn order
+        self._wake = threading.Condition()
+        self._worker: threading.Thread | None = None
 
-    def status(self, path: str | Path) -> tuple[str, object]:
+    def status(self, path: str | Path, owner: str = "") -> tuple[str, object]:
         path = Path(path)
-        if is_browser_playable(path):
-            return "ready", path
-        target = preview_path(path)
-        if target.is_file():
-            return "ready", target
+        try:
+            if is_browser_playable(path):
+                return "ready", path
+            target = preview_path(path)
+            if target.is_file():
+                return "ready", target
+        except OSError as exc:  # the file (or the cache folder) went away meanwhile
+            return "failed", f"{path.name} is no longer there to preview ({exc.strerror})."
         key = str(target)
-        with self._lock:
+        with self._wake:
             job = self._jobs.get(key)
             if job is None or job["state"] == "ready":  # new, or pruned since
                 job = self._jobs[key] = {"state": "running", "progress": 0.0, "result": None}
-                self._pool.submit(self._run, path, job)
+                if owner not in self._queues:
+                    self._queues[owner] = deque()
+                    self._turns.append(owner)
+                self._queues[owner].append((path, job))
+                self._start()
+                self._wake.notify()
         if job["state"] == "running":
             return "running", job["progress"]
         return job["state"], job["result"]
+
+    def _start(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._serve, daemon=True, name="har-preview")
+            self._worker.start()
+
+    def _next(self) -> tuple[Path, dict]:
+        """The oldest job of the owner whose turn it is (then that owner goes last)."""
+        with self._wake:
+            while not self._turns:
+                self._wake.wait()
+            owner = self._turns.popleft()
+            path, job = self._queues[owner].popleft()
+            if self._queues[owner]:
+                self._turns.append(owner)
+            else:
+                del self._queues[owner]
+            return path, job
+
+    def _serve(self) -> None:
+        while True:
+            self._run(*self._next())
 
     @staticmethod
     def _run(path: Path, job: dict) -> None:

@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 from har.config import media_cache_bytes
-from har.errors import VideoError
-from har.utils.files import atomic_path, prune, touch
+from har.errors import DiskFullError, VideoError
+from har.utils.files import atomic_path, prune, safe_filename, touch
 
 
 def save_upload(name: str, data: bytes, directory: str | Path | None = None) -> Path:
@@ -19,15 +19,19 @@ def save_upload(name: str, data: bytes, directory: str | Path | None = None) -> 
 
     if not data:
         raise VideoError(f"{name} is empty (0 bytes); upload the video again.")
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in Path(name).name).strip()
-    safe = safe.lstrip(".")[:120] or "upload.bin"
     folder = Path(directory) if directory is not None else cache_dir() / "uploads"
-    path = folder / hashlib.sha1(data).hexdigest()[:16] / safe
-    if not path.exists():
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        prune(folder, max(media_cache_bytes(), len(data)))
-    touch(path)
+    path = folder / hashlib.sha1(data).hexdigest()[:16] / safe_filename(name)
+    try:
+        if not path.exists():
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data)
+            prune(folder, max(media_cache_bytes(), len(data)))
+        touch(path)
+    except OSError as exc:  # a full or read-only cache disk: say so, keep the app running
+        raise DiskFullError(
+            f"Cannot keep {safe_filename(name)} in {folder} ({exc.strerror or exc}); free some "
+            "disk space or set HAR_CACHE_DIR to a folder with room."
+        ) from exc
     return path
 
 

@@ -86,14 +86,42 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="har-parent-watch").start()
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _one_line(text: str, limit: int = 2000) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _record(line: str) -> dict | None:
+    """A row this command wrote to a .jsonl file, or None."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("video"), str) and "status" in record
+    return record if ok else None
+
+
+def check_output_file(path: str | Path) -> None:
+    """HarError unless `path` is absent or a regular file (a FIFO or a device would hang or
+    swallow the rows)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise HarError(f"--out {path} cannot be used ({exc.strerror}).") from exc
+    if not stat.S_ISREG(mode):
+        raise HarError(f"--out {path} is not a regular file (a folder, pipe or device).")
 
 
 class RowLog:
     """The output file, appended one row per video; reads back which videos are done.
 
-    A run killed mid-row leaves at most one partial last line: it is cut off on reopening.
+    Only a file this command wrote is appended to: anything else is refused before a byte
+    of it changes. A run killed mid-row leaves at most one partial last line: it is cut off
+    on reopening. CSV rows end in CRLF (RFC 4180), so a CR or LF inside a name is quoted.
     """
 
     def __init__(self, path: str | Path, predictors: dict) -> None:
@@ -107,39 +135,66 @@ class RowLog:
             self.columns += [f"{name}.top_class", f"{name}.confidence"]
             self.columns += [f"{name}.p.{c}" for c in classes]
         self.done: set[str] = set()
+        check_output_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._read_back()
+        newline = self._read_back()
         self._fh = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+        if newline:
+            self._write_line("\n")
         if self.csv and self.path.stat().st_size == 0:
             self._write_line(self._csv_line(self.columns))
 
-    def _read_back(self) -> None:
+    def _not_ours(self, why: str) -> HarError:
+        return HarError(
+            f"{self.path} {why}; it was left as it is. Give a new --out file (or delete it)."
+        )
+
+    def _read_back(self) -> bool:
+        """Read the videos already done; cut a partial last row. True if the last record
+        is whole but lacks its newline (it is kept and the newline added)."""
         if not self.path.exists():
-            return
+            return False
         data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):  # a row cut by a kill: drop it, redo that video
-            data = data[: data.rfind(b"\n") + 1]
-            with open(self.path, "r+b") as fh:
-                fh.truncate(len(data))
-        text = data.decode("utf-8", errors="replace")
+        whole = data[: data.rfind(b"\n") + 1]  # complete lines; the rest is a cut row, or not
+        tail = data[len(whole) :]
+        text = whole.decode("utf-8", errors="replace")
+        keep_tail = False
         if self.csv:
-            rows = list(csv.reader(io.StringIO(text)))
-            if rows and rows[0] != self.columns:
-                raise HarError(
-                    f"{self.path} was written for other models or classes; "
-                    "give a new --out file or delete it."
-                )
-            self.done = {row[0] for row in rows[1:] if row}
+            header = self._csv_line(self.columns)
+            first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+            if not whole and header.startswith(first):
+                tail = data  # a header cut by a kill: written again
+            else:
+                if first != header.rstrip("\r\n"):
+                    raise self._not_ours(
+                        "was written for other models or classes, or by another program"
+                    )
+                csv.field_size_limit(max(csv.field_size_limit(), len(data)))
+                try:
+                    rows = list(csv.reader(io.StringIO(text, newline="")))
+                except csv.Error as exc:
+                    raise self._not_ours(f"is not a CSV this command can read ({exc})") from exc
+                self.done = {row[0] for row in rows[1:] if row}
         else:
             for line in text.splitlines():
-                try:
-                    self.done.add(json.loads(line)["video"])
-                except (ValueError, KeyError, TypeError):
-                    continue
+                record = _record(line)
+                if record is None:
+                    raise self._not_ours("holds lines that are not this command's records")
+                self.done.add(record["video"])
+            last = _record(tail.decode("utf-8", errors="replace")) if tail else None
+            if last is not None:
+                keep_tail = True
+                self.done.add(last["video"])
+            elif tail and not tail.startswith(b'{"video": '):
+                raise self._not_ours("ends in a line that is not this command's record")
+        if tail and not keep_tail:  # a row cut by a kill, in our own file: redo that video
+            with open(self.path, "r+b") as fh:
+                fh.truncate(len(data) - len(tail))
+        return keep_tail
 
     def _csv_line(self, values: Iterable) -> str:
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(values)
+        csv.writer(buf, lineterminator="\r\n").writerow(values)
         return buf.getvalue()
 
     def _write_line(self, line: str) -> None:
@@ -205,6 +260,7 @@ def plan(target: str | Path, out: str | Path | None) -> list[Path]:
         raise HarError("A folder or pattern needs --out predictions.csv (or .jsonl).")
     if Path(out).suffix.lower() not in FORMATS or Path(out).is_dir():
         raise HarError(f"--out must be a .csv or .jsonl file, not {str(out)!r}.")
+    check_output_file(out)
     return find_videos(target)
 
 

@@ -5,11 +5,15 @@ Saved as <name>.json beside <name>.keras; checked against CARD_TYPES when read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from har.config import SHIPPED_MODELS_DIR
 from har.errors import ModelError
+
+# What a model may be called: it names files, so letters, digits, '-', '_' and '.'
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass
@@ -33,6 +37,9 @@ class ModelCard:
     layers: list = field(default_factory=list)  # an imported model's layer table
     # temperature and uncertainty threshold fitted on validation clips (har.evaluation.calibration)
     calibration: dict = field(default_factory=dict)
+    # SHA-256 of the .keras file the card was saved with: a card and a file that do not
+    # belong together are refused (registry.load_card); empty on cards from before
+    keras_sha256: str = ""
     path: str = field(default="", compare=False)  # where it was loaded from; not saved
 
     def to_dict(self) -> dict:
@@ -42,6 +49,8 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "") -> ModelCard:
+        if not isinstance(data, dict):
+            raise ModelError(f"Model card {_card_file(source)} is not a JSON object; retrain it.")
         required = [
             f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
         ]
@@ -77,12 +86,21 @@ CARD_TYPES = {
     "source": dict,
     "layers": list,
     "calibration": dict,
+    "keras_sha256": str,
 }
 
 
+def _card_file(source: str) -> str:
+    return str(Path(source).with_suffix(".json")) if source else "?"
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _check_types(data, source: str) -> None:
-    """ModelError naming the card and the first field of the wrong type."""
-    source = str(Path(source).with_suffix(".json")) if source else "?"
+    """ModelError naming the card and the first field of the wrong type or value."""
+    source = _card_file(source)
 
     def bad(field_name: str, wanted: str) -> ModelError:
         return ModelError(f"Model card {source}: {field_name!r} must be {wanted}; fix it.")
@@ -98,12 +116,25 @@ def _check_types(data, source: str) -> None:
     shape = data["input_shape"]
     if len(shape) != 4 or not all(isinstance(v, int) and v > 0 for v in shape):
         raise bad("input_shape", "[frames, height, width, channels]")
+    if not NAME.match(data["name"]) or len(data["name"]) > 64:
+        raise bad("name", "a model name (letters, digits, '-', '_' and '.')")
     test = data["metrics"].get("test")
     if test is not None and not (
         isinstance(test, dict)
-        and all(isinstance(test.get(k), int | float) for k in ("accuracy", "macro_f1"))
+        and all(_number(test.get(k)) for k in ("accuracy", "macro_f1"))
+        and isinstance(test.get("num_clips"), int)
+        and not isinstance(test.get("num_clips"), bool)
+        and test["num_clips"] > 0
+        and 0 <= test["accuracy"] <= 1
     ):
-        raise bad("metrics.test", "an object with numeric accuracy and macro_f1")
+        raise bad("metrics.test", "an object with accuracy in [0, 1], macro_f1 and num_clips")
+    calibration = data.get("calibration") or {}
+    if calibration and not (
+        _number(calibration.get("temperature"))
+        and calibration["temperature"] > 0
+        and _number(calibration.get("uncertain_below"))
+    ):
+        raise bad("calibration", "an object with a positive temperature and uncertain_below")
 
 
 def trained_on(card: ModelCard) -> str:
@@ -122,23 +153,30 @@ def trained_on(card: ModelCard) -> str:
 
 
 def describe(card: ModelCard, bold: bool = False) -> str:
-    """One line for Home and `har models`: architecture, size, classes, data, test figures."""
-    from har.evaluation.metrics import format_accuracy
+    """One line for Home and `har models`: architecture, size, classes, data, test figures.
 
-    def b(text: str) -> str:
-        return f"**{text}**" if bold else text
+    With `bold`, markdown for the app: the figures that matter in bold, and everything from
+    the card (class names, dataset names) escaped, so it shows as text, never as markup.
+    """
+    from har.evaluation.metrics import format_accuracy
+    from har.utils.text import escape_markdown
+
+    text = escape_markdown if bold else str
+
+    def b(value: str) -> str:
+        return f"**{text(value)}**" if bold else value
 
     parts = [
         b(card.architecture.upper()),
-        f"{card.parameters:,} parameters",
-        f"{len(card.class_names)} classes ({', '.join(card.class_names)})",
-        trained_on(card),
+        text(f"{card.parameters:,} parameters"),
+        text(f"{len(card.class_names)} classes ({', '.join(card.class_names)})"),
+        text(trained_on(card)),
     ]
     test = card.metrics.get("test")
     if test:
         parts.append(
-            f"test accuracy {b(format_accuracy(test))}, macro F1 {test['macro_f1']:.3f}, "
-            f"{card.split.get('mode', '?')} split"
+            f"{text('test accuracy')} {b(format_accuracy(test))}"
+            + text(f", macro F1 {test['macro_f1']:.3f}, {card.split.get('mode', '?')} split")
         )
     elif card.dataset.get("kind") != "imported":
         parts.append("not tested")

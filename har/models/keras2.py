@@ -224,7 +224,7 @@ def read_h5_config(path: str | Path) -> tuple[dict, dict]:
             weights_only = "layer_names" in f.attrs
     except OSError as exc:
         raise ModelError(f"{p.name} could not be read as HDF5 ({_one_line(exc)}).") from exc
-    raw = attrs.get("model_config")
+    raw = _attribute_text(attrs.get("model_config"))
     if raw is None or not has_weights:
         what = (
             "only weights (model.save_weights); save the whole model with model.save()"
@@ -233,21 +233,37 @@ def read_h5_config(path: str | Path) -> tuple[dict, dict]:
         )
         raise ModelError(f"{p.name} is an HDF5 file but holds {what}.")
     try:
-        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        config = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
         raise ModelError(f"{p.name} has an unreadable model configuration ({exc}).") from exc
+    if not (isinstance(config, dict) and isinstance(config.get("class_name"), str)):
+        raise ModelError(
+            f"{p.name} has no Keras model configuration (its model_config is not a layer "
+            "description); give a file saved with Keras's model.save('x.h5')."
+        )
     if isinstance(config.get("config"), list):
         raise ModelError(
             f"{p.name} was saved by Keras 2.2 or older, which Keras 3 cannot read; load it in "
             "TensorFlow 2 (tf.keras) and save it again with model.save('x.h5')."
         )
+    if not isinstance(config.get("config"), dict):
+        raise ModelError(f"{p.name} has a model configuration without a config object.")
     if re.search(r'"class_name": "Lambda"', json.dumps(config)):
         raise ModelError(
             f"{p.name} contains a Lambda layer (Python code); HAR Studio does not run code "
             "from model files. Rebuild the model without Lambda layers."
         )
-    text = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
-    return config, text
+    text = {k: _attribute_text(v) for k, v in attrs.items()}
+    return config, {k: v for k, v in text.items() if v is not None}
+
+
+def _attribute_text(value) -> str | None:
+    """An HDF5 attribute as text (Keras writes str or bytes); None for anything else."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value) if isinstance(value, str) else None
 
 
 def load_keras2(path: str | Path, conversions: list[str] | None = None):

@@ -132,14 +132,18 @@ def _check_classes(classes) -> list[str]:
 
 
 def _training_summary(attrs: dict) -> dict:
+    """What the file says about its training (Keras version, loss, optimizer); any of it
+    malformed is left out, never an error: the card only reports it."""
     summary = {"keras_version": attrs.get("keras_version"), "backend": attrs.get("backend")}
     try:
-        training = json.loads(attrs.get("training_config") or "null") or {}
+        training = json.loads(attrs.get("training_config") or "null")
+    except (ValueError, RecursionError):
+        training = None
+    if isinstance(training, dict):
         summary["loss"] = training.get("loss")
-        summary["optimizer"] = (training.get("optimizer_config") or {}).get("class_name")
-    except ValueError:
-        pass
-    return {k: v for k, v in summary.items() if v is not None}
+        optimizer = training.get("optimizer_config")
+        summary["optimizer"] = optimizer.get("class_name") if isinstance(optimizer, dict) else None
+    return {k: v for k, v in summary.items() if isinstance(v, str | int | float)}
 
 
 def _saved_round_trip(model, folder: Path) -> Path:

@@ -10,17 +10,17 @@ import json
 import re
 import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from har.config import SHIPPED_MODELS_DIR, user_models_dir
 from har.errors import ModelError
-from har.models.card import ModelCard
-from har.utils.files import atomic_path, remove_stale_temps, write_json
+from har.models.card import NAME, ModelCard
+from har.utils.files import atomic_path, remove_stale_temps, sha256_file, write_json
 
 INCOMING = ".incoming"  # temp files of saves in progress: never listed, cleaned when stale
-
-
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+LOCK_FILE = ".registry.lock"  # in INCOMING: held across a save's name check and its writes
 
 
 MAX_NAME_LENGTH = 64
@@ -104,13 +104,7 @@ def save_model(
     """
     from har.models.fast_layers import to_stock
 
-    directory = Path(directory) if directory is not None else user_models_dir()
-    check_name(card.name, directory, overwrite)
-    target = directory / f"{card.name}.keras"
-    with atomic_path(target, tmp_dir=directory / INCOMING) as tmp:
-        to_stock(model).save(tmp)
-    write_json(directory / f"{card.name}.json", card.to_dict(), tmp_dir=directory / INCOMING)
-    return target
+    return _write_pair(lambda tmp: to_stock(model).save(tmp), card, card.name, directory, overwrite)
 
 
 def install_model(
@@ -120,20 +114,63 @@ def install_model(
 
     The app's server saves a model trained in another process this way: no TensorFlow needed.
     """
+    return _write_pair(lambda tmp: shutil.copyfile(keras_file, tmp), card, name, directory)
+
+
+@contextmanager
+def registry_lock(directory: Path) -> Iterator[None]:
+    """Hold the registry folder's lock: one save at a time, across threads and processes."""
+    import fcntl
+
+    (directory / INCOMING).mkdir(parents=True, exist_ok=True)
+    with open(directory / INCOMING / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_pair(
+    write_keras, card: ModelCard, name: str, directory: str | Path | None, overwrite=False
+) -> Path:
+    """The one way a model enters a folder: name check and both files in one locked step.
+
+    Both files are written to temp files first (a full disk fails before either is in
+    place); the card, which records the .keras file's SHA-256, is renamed into place before
+    the .keras, so a crash between the two renames leaves no listed model and no taken name.
+    `card` gets the name and checksum it was saved with.
+    """
     directory = Path(directory) if directory is not None else user_models_dir()
-    name = check_name(name, directory)
     target = directory / f"{name}.keras"
-    with atomic_path(target, tmp_dir=directory / INCOMING) as tmp:
-        shutil.copyfile(keras_file, tmp)
-    write_json(directory / f"{name}.json", {**card.to_dict(), "name": name}, directory / INCOMING)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with registry_lock(directory):
+            name = check_name(name, directory, overwrite)
+            with (
+                atomic_path(target, tmp_dir=directory / INCOMING) as keras_tmp,
+                atomic_path(target.with_suffix(".json"), tmp_dir=directory / INCOMING) as card_tmp,
+            ):
+                write_keras(keras_tmp)
+                card.name, card.keras_sha256 = name, sha256_file(keras_tmp)
+                card_tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:  # a full disk, a read-only folder: nothing was put in place
+        raise ModelError(
+            f"Cannot save the model as {name!r} in {directory} ({exc.strerror or exc}); free "
+            "some space or choose another folder (--out, or HAR_MODELS_DIR)."
+        ) from exc
+    card.path = str(target)
     return target
 
 
 def _candidates(name_or_path: str | Path, directories) -> list[Path]:
-    p = Path(name_or_path)
+    text = str(name_or_path).strip()
+    p = Path(text)
+    if not text or not p.name or p.name in (".", ".."):  # '', '/', '.': no model's name
+        raise ModelError(f"{text!r} names no model; `har models` lists those installed.")
     if p.suffix in (".keras", ".json") or p.exists():
         return [p.with_suffix(".keras")]
-    return [Path(d) / f"{name_or_path}.keras" for d in directories]
+    return [Path(d) / f"{text}.keras" for d in directories]
 
 
 def default_directories() -> list[Path]:
@@ -141,14 +178,24 @@ def default_directories() -> list[Path]:
 
 
 def load_card(keras_path: Path) -> ModelCard:
+    """The card beside `keras_path`, checked; ModelError if it is missing, malformed, or
+    records the checksum of another .keras file (two saves crossed, or a file replaced)."""
     card_path = keras_path.with_suffix(".json")
     if not card_path.exists():
         raise ModelError(f"{keras_path.name} has no model card ({card_path.name}); retrain it.")
     try:
-        data = json.loads(card_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"Model card {card_path} is not valid JSON ({exc.msg}).") from exc
-    return ModelCard.from_dict(data, str(keras_path))
+        data = json.loads(card_path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ModelError(f"Model card {card_path} is not valid JSON ({exc}).") from exc
+    except OSError as exc:
+        raise ModelError(f"Model card {card_path} cannot be read ({exc.strerror}).") from exc
+    card = ModelCard.from_dict(data, str(keras_path))
+    if card.keras_sha256 and sha256_file(keras_path) != card.keras_sha256:
+        raise ModelError(
+            f"{keras_path.name} is not the file its card {card_path.name} was written for "
+            "(another checksum); save or import the model again."
+        )
+    return card
 
 
 def update_card(keras_path: str | Path, card: ModelCard) -> Path:
@@ -207,6 +254,11 @@ def load_model(name_or_path: str | Path, directories=None):
     if list(model.input_shape[1:]) != list(card.input_shape):
         raise ModelError(
             f"{path.name} takes input {model.input_shape[1:]}, not the card's {card.input_shape}."
+        )
+    if model.count_params() != card.parameters:
+        raise ModelError(
+            f"{path.name} has {model.count_params():,} parameters but its card says "
+            f"{card.parameters:,}; the card does not belong to this model."
         )
     return model, card
 

@@ -27,6 +27,13 @@ class EvalSource:
     folder: str = ""
     split: str = "group"
 
+    def __post_init__(self) -> None:
+        from har.errors import DatasetError
+        from har.training.recipe import MAX_SEED
+
+        if not 0 <= self.seed <= MAX_SEED:  # numpy and TensorFlow refuse others mid-run
+            raise DatasetError(f"The seed must be between 0 and {MAX_SEED}, not {self.seed}.")
+
     @classmethod
     def synthetic(cls, groups: int, seed: int) -> EvalSource:
         return cls("synthetic", int(seed), groups=int(groups), split="all")

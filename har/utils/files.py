@@ -100,6 +100,42 @@ def check_input_file(path: str | Path, what: str = "video") -> Path:
     return p
 
 
+MAX_NAME_BYTES = 150  # a kept file name's length in bytes: room below the usual 255 for temp names
+
+
+def safe_filename(name: str, fallback: str = "upload", max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A user's file name made safe to store: no folders, no hidden name, odd characters as
+    '_', at most `max_bytes` bytes in UTF-8 (cut in the stem: the extension stays)."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in base).strip()
+    suffix = Path(safe).suffix if safe.count(".") else ""
+    if len(suffix) > 12 or not suffix[1:].isalnum():
+        suffix = ""
+    stem = safe[: len(safe) - len(suffix)].strip(". ")
+    room = max(max_bytes - len(suffix.encode()), 1)
+    stem = stem.encode()[:room].decode("utf-8", errors="ignore").rstrip(". ")
+    return (stem or fallback) + suffix
+
+
+def check_writable_folder(path: str | Path) -> Path:
+    """`path`, created if needed, if files can be written in it; HarError saying why not.
+
+    Called before long work, so a wrong --out fails in milliseconds, not after the work.
+    """
+    from har.errors import HarError
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise HarError(
+            f"Cannot write files in {folder} ({exc.strerror or exc}); give another folder."
+        ) from exc
+    return folder
+
+
 def touch(path: Path) -> None:
     """Mark a cached file as just used (its access time; the modification time stays)."""
     os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))

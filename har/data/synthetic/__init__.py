@@ -169,6 +169,10 @@ def generate_dataset(
         with reporting(progress, len(jobs), "synth", "clip", done=len(jobs) - len(todo)) as advance:
             for _ in results:
                 advance()
+    except BaseException:
+        if old is None and not any(j[0].exists() for j in jobs):  # nothing made: no marker
+            marker.unlink(missing_ok=True)
+        raise
     finally:
         if pool is not None:
             pool.shutdown()
