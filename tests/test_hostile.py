@@ -328,7 +328,8 @@ def test_8_the_preview_is_capped_and_made_in_the_background(tmp_path, monkeypatc
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"nope" * 100)
     jobs.status(bad)
-    while jobs.status(bad)[0] == "running":
+    deadline = time.monotonic() + 120
+    while jobs.status(bad)[0] == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert jobs.status(bad)[0] == "failed" and "bad.avi" in jobs.status(bad)[1]
 

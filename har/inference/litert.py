@@ -2,9 +2,9 @@
 
 Measured side by side on a 2-core CPU (`python benchmarks/fast_layers.py`), LiteRT
 runs one clip 2-3x faster than TensorFlow with har.models.fast_layers, with probabilities
-equal to Keras's within 1e-6, and it starts without importing TensorFlow at all. So a model
-loaded from the registry is converted on its first load (TensorFlow is needed then, once),
-checked against Keras on a probe clip, and cached beside the model as
+equal to Keras's within `TOLERANCE` (1e-5; 1e-6 measured), and it starts without importing
+TensorFlow at all. So a model loaded from the registry is converted on its first load
+(TensorFlow is needed then, once), checked against Keras on a probe clip, and cached as
 `<registry>/.litert/<sha256 of the .keras file>.tflite`: a changed model gets a new entry, a
 copied one shares it. A model that cannot be converted (a layer with no LiteRT built-in) is
 remembered as such in `<sha>.failed` and runs on TensorFlow.

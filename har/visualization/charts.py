@@ -10,32 +10,6 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 
-def probability_bars(
-    class_names: Sequence[str], probabilities: Sequence[float], title: str = ""
-) -> go.Figure:
-    """Horizontal bars, most likely class on top, the top one highlighted."""
-    pairs = sorted(zip(class_names, map(float, probabilities), strict=True), key=lambda p: p[1])
-    names, probs = [p[0] for p in pairs], [p[1] for p in pairs]
-    colors = ["#d62728" if i == len(probs) - 1 else "#1f77b4" for i in range(len(probs))]
-    fig = go.Figure(
-        go.Bar(
-            x=probs,
-            y=names,
-            orientation="h",
-            marker_color=colors,
-            text=[f"{p:.0%}" for p in probs],
-            textposition="auto",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        xaxis=dict(range=[0, 1], tickformat=".0%"),
-        height=60 + 28 * len(names),
-        margin=dict(l=10, r=10, t=40, b=10),
-    )
-    return fig
-
-
 def class_order(predictions: Sequence) -> list[str]:
     """One class order for several models' answers: the first model's, then any others'."""
     return list(dict.fromkeys(c for p in predictions for c in p.class_names))
