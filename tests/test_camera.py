@@ -316,6 +316,10 @@ def test_own_classes_recorded_and_uploaded_trained_and_used_live(server, tmp_pat
         answers = page.get_by_text("% confidence")
         expect(answers).to_have_count(3, timeout=120_000)
         text = visible_text(page)
-        answer = re.search(r"^lrcn-mine\n+(\S+)\n+\d+% confidence", text, flags=re.M)
+        answer = re.search(  # name, what it learned from, its answer
+            r"^lrcn-mine\n+trained on your own clips [^\n]*\n+(\S+)\n+\d+% confidence",
+            text,
+            flags=re.M,
+        )
         assert answer and answer.group(1) in ("Horse", "Stretch"), text
         browser.close()
