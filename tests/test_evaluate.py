@@ -24,7 +24,8 @@ def test_only_classes_the_generator_can_draw_get_synthetic_clips():
 
 
 @pytest.mark.slow  # generates and decodes 16 clips
-def test_evaluate_model_on_fresh_synthetic_clips_reports_every_stage():
+def test_evaluate_model_on_fresh_synthetic_clips_reports_every_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path))  # nothing generated or cached before
     stages = []
     report = evaluate_model(
         Predictor.from_registry("lrcn-paper4"),
