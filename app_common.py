@@ -153,7 +153,7 @@ def models_ui(key: str, synthetic_clip: bool = False) -> dict:
     the real pair, or for a built-in synthetic clip to the synthetic pair (again each time the
     clip changes kind); shows the synthetic notice for the chosen ones.
     """
-    from har.models.registry import default_models
+    from har.models.registry import DEMO_PAIR, REAL_PAIR, default_models
 
     loaded = load_predictors()
     for problem in loaded["problems"]:
@@ -170,7 +170,11 @@ def models_ui(key: str, synthetic_clip: bool = False) -> dict:
     kind = "synthetic" if synthetic_clip else "real"
     if st.session_state.get(f"{key}__kind") != kind:  # first run, or the clip changed kind
         st.session_state[f"{key}__kind"] = kind
-        st.session_state[key] = default_models(names, synthetic_clip)
+        # the other kind's shipped pair makes way for this kind's; models of the user's own
+        # choosing (one just saved on Retrain, say) stay chosen
+        shipped = set(REAL_PAIR) | set(DEMO_PAIR)
+        kept = [n for n in st.session_state.get(key, []) if n in names and n not in shipped]
+        st.session_state[key] = default_models(names, synthetic_clip) + kept
     current = [n for n in st.session_state.get(key, []) if n in names]
     if just_saved in names and just_saved not in current:  # saved on Retrain: chosen here
         current.append(just_saved)

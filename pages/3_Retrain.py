@@ -26,6 +26,7 @@ from har.training.runs import (
     display_name,
     summarize,
 )
+from har.utils.text import plural
 from har.visualization.charts import confusion_heatmap, training_curves
 from har.visualization.runs_charts import overlaid_curves
 
@@ -189,8 +190,8 @@ def status_ui(job, state) -> None:
                 lines.append(f"{arch.upper()}: no epoch finished, so nothing to save.")
             elif model.get("stopped_by_user"):
                 lines.append(
-                    f"{arch.upper()}: stopped after {model['epochs_run']} epochs, best weights "
-                    "kept; not tested (save it, then score it on the Evaluate page)."
+                    f"{arch.upper()}: stopped after {plural(model['epochs_run'], 'epoch')}, best "
+                    "weights kept; not tested (save it, then score it on the Evaluate page)."
                 )
         st.warning(" ".join(["Stopped by you."] + lines), icon=":material/stop_circle:")
     elif state.finished:
