@@ -72,3 +72,21 @@ def test_evaluate_offers_real_models_a_ucf_folder_and_never_synthetic_clips(ucf_
     assert not any(b.key == "run_eval" for b in at.button)
     at.sidebar.text_input[0].input(str(ucf_folder)).run()
     assert at.radio(key="eval_source").options == ["UCF folder: test split"]
+
+
+def test_a_model_of_the_users_choosing_stays_when_the_clip_changes_kind(ucf_folder, tmp_path):
+    from conftest import copy_shipped
+
+    from app_common import forget_models
+
+    copy_shipped("lrcn-paper4", tmp_path / "models", "mine")
+    forget_models()  # the loaders are cached per process, as in the server
+    try:
+        at = AppTest.from_file(APP, default_timeout=240).run()
+        at.sidebar.text_input[0].input(str(ucf_folder)).run()
+        at.switch_page("pages/1_Predict.py").run()
+        at.multiselect(key="models").set_value(["lrcn-paper4", "mine"]).run()
+        at.selectbox(key="sample_class").set_value("Surfing (UCF)").run()
+        assert at.multiselect(key="models").value == ["lrcn-ucf6", "convlstm-ucf6", "mine"]
+    finally:
+        forget_models()
