@@ -111,9 +111,11 @@ def answer_ui(prediction, card, truth: str | None) -> None:
 
 def predictions_ui(result, predictors: dict, truth: str | None) -> None:
     predictions = list(result.predictions.values())
-    for start in range(0, len(predictions), 4):  # at most four answers a row: names stay whole
-        row = predictions[start : start + 4]
-        for col, prediction in zip(st.columns(len(row)), row, strict=True):
+    # two answers a row, always half the column: at 1280 px three or four cards a row broke
+    # class names mid-word ("WalkingWit/hDog"); a heading wraps only between words
+    for start in range(0, len(predictions), 2):
+        row = predictions[start : start + 2]
+        for col, prediction in zip(st.columns(2), row, strict=False):
             with col, st.container(border=True):
                 answer_ui(prediction, predictors[prediction.model_name].card, truth)
     st.plotly_chart(grouped_probabilities(predictions), key="probabilities")
