@@ -245,3 +245,46 @@ def test_sidebar_folder_edits_in_a_row_in_a_browser(server):  # noqa: F811
             page.wait_for_load_state("networkidle")
             expect(box).to_have_value(text)
         browser.close()
+
+
+# how many lines each answer heading's first word (the class name) takes in the browser
+FIRST_WORD_LINES = """() => Array.from(
+  document.querySelectorAll('[data-testid="stMain"] h3')).map(h => {
+  const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT);
+  let node = walker.nextNode();
+  while (node && !node.textContent.trim()) node = walker.nextNode();
+  if (!node) return [h.textContent, 0];
+  const text = node.textContent, start = text.search(/\\S/);
+  const end = text.indexOf(" ", start) < 0 ? text.length : text.indexOf(" ", start);
+  const range = document.createRange();
+  range.setStart(node, start); range.setEnd(node, end);
+  const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+  return [text.slice(start, end), tops.size];
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_three_answers_keep_each_class_name_on_one_line_at_1280(server):  # noqa: F811
+    """Issue 22.2: with three models, 'WalkingWithDog' broke mid-word in the answer cards."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_browser import CHROMIUM, FLAGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{server}/Predict", timeout=60_000)
+        expect(page.get_by_text("% confidence")).to_have_count(2, timeout=180_000)
+        page.get_by_test_id("stSelectbox").filter(has_text="Class").click()
+        page.get_by_role("option", name="WalkingWithDog (sample)").click()  # a long name
+        expect(page.get_by_text("true class WalkingWithDog")).to_be_visible(timeout=60_000)
+        picker = page.get_by_test_id("stMultiSelect").filter(has_text="Models")
+        picker.locator("input").fill("lrcn-ucf6")
+        picker.locator("input").press("Enter")
+        page.keyboard.press("Escape")
+        expect(page.get_by_text("% confidence")).to_have_count(3, timeout=120_000)
+        page.wait_for_load_state("networkidle")
+        words = page.evaluate(FIRST_WORD_LINES)
+        assert len(words) == 3 and all(lines == 1 for _, lines in words), words
+        assert any(word == "WalkingWithDog" for word, _ in words), words
+        browser.close()
