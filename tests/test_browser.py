@@ -234,7 +234,12 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
 
         # the loss chart grows while the teacher's page stays open, then the run finishes
         seen, deadline, predicted_while_training = [], time.monotonic() + 600, False
+        # while the run is watched, Streamlit's toolbar "Stop" (which cannot stop training) is
+        # not shown above the fold; the run's own Stop is
+        expect(teacher.get_by_role("button", name="Stop")).to_be_visible(timeout=180_000)
         while "Finished in" not in visible_text(teacher):
+            widget = teacher.get_by_test_id("stStatusWidget")  # checked at every poll
+            assert not (widget.count() and widget.first.is_visible()), "toolbar Stop shown"
             assert time.monotonic() < deadline, f"run did not finish; saw {seen}"
             assert "failed" not in visible_text(teacher).lower()
             seen.append(loss_points(teacher))
