@@ -30,6 +30,7 @@ from har.data.camera import (
 from har.errors import DiskFullError, HarError
 from har.inference import predict_frames
 from har.models.card import trained_on
+from har.utils.text import escape_markdown
 
 COMPONENT_DIR = Path(__file__).resolve().parent / "components" / "camera"
 _camera = components.declare_component("har_camera", path=str(COMPONENT_DIR))
@@ -179,7 +180,7 @@ def _live(predictors: dict) -> None:
                 result = predict_frames(frames, predictors, float(value.get("fps") or 0.0))
                 live_answers_ui(result, predictors)
             except HarError as exc:
-                st.warning(str(exc))
+                st.warning(escape_markdown(exc))
     else:
         answers_col.info("Waiting for the camera's first frames...")
     with camera_col:  # drawn after the answers: its acknowledgement says they are drawn

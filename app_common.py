@@ -17,6 +17,7 @@ import streamlit as st
 from har.config import check_data_root, ucf50_dir
 from har.errors import HarError
 from har.utils.quiet import quiet_native_logs
+from har.utils.text import escape_markdown
 
 quiet_native_logs()  # before the first video is opened in this server
 
@@ -133,7 +134,7 @@ def ucf50_root_ui(page: str = "") -> Path | None:
     try:
         dataset = scan_dataset(str(check_data_root(typed.strip())))
     except HarError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(escape_markdown(exc))
         return None
     st.sidebar.success(f"UCF: {len(dataset.classes)} classes, {len(dataset.clips)} clips")
     return dataset.root
@@ -157,7 +158,7 @@ def models_ui(key: str, synthetic_clip: bool = False) -> dict:
 
     loaded = load_predictors()
     for problem in loaded["problems"]:
-        st.error(problem)
+        st.error(escape_markdown(problem))
     predictors = loaded["predictors"]
     if not predictors:
         st.info("No models found in models/. Train one on the Retrain page or with `har train`.")

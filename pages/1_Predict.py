@@ -36,7 +36,7 @@ def player_ui(path: Path) -> None:
     if state == "ready":
         st.video(str(value))
     elif state == "failed":
-        st.warning(str(value))
+        st.warning(escape_markdown(value))
     else:
         waiting_ui(path)
 
@@ -161,4 +161,4 @@ try:
                 st.info("Pick at least one model.")
         frames_ui(result)
 except HarError as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(exc))

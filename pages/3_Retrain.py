@@ -26,7 +26,7 @@ from har.training.runs import (
     display_name,
     summarize,
 )
-from har.utils.text import plural
+from har.utils.text import escape_markdown, plural
 from har.visualization.charts import confusion_heatmap, training_curves
 from har.visualization.runs_charts import overlaid_curves
 
@@ -398,7 +398,7 @@ with st.container(border=True):
             st.session_state["rt_run"] = started.id
             jobs = list_jobs()
     except HarError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
 
 st.subheader("Runs")
 deleted = st.session_state.pop("rt_deleted", None)

@@ -17,6 +17,7 @@ from har.explain.saliency import overlay
 from har.explain.timeline import DEFAULT_WINDOW_SECONDS, timeline
 from har.explain.whatif import WHATIF_NOTE
 from har.inference import Prediction, predict_video
+from har.utils.text import escape_markdown
 from har.visualization.charts import (
     agreement_strip,
     grouped_probabilities,
@@ -226,4 +227,4 @@ try:
     elif not predictors:
         st.info("Pick at least one model.")
 except HarError as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(exc))

@@ -15,6 +15,7 @@ from app_camera import MAX_SECONDS, Received, receive_recording, recorder
 from app_common import UPLOAD_TYPES, setup_page
 from har.data import own_datasets as own
 from har.errors import HarError
+from har.utils.text import escape_markdown
 
 setup_page("Your classes")
 st.title("Your classes")
@@ -62,7 +63,7 @@ def picker_ui() -> own.OwnDataset | None:
                 st.session_state["own_dataset"] = own.create_dataset(typed).name
                 names = [d.name for d in own.list_datasets()]
             except HarError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
     if not names:
         left.info("No datasets yet: name one on the right.")
         return None
@@ -105,7 +106,7 @@ def add_class_ui(dataset: own.OwnDataset) -> None:
                 st.session_state["own_class"] = typed.strip()
                 st.rerun()
             except HarError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
 
 
 def record_ui(dataset: own.OwnDataset, cls: str, received: Received) -> None:
@@ -204,7 +205,7 @@ def class_admin_ui(dataset: own.OwnDataset, cls: str) -> None:
                     st.session_state["own_class_next"] = typed.strip()
                     st.rerun()
                 except HarError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
         sure = st.checkbox(
             f"Delete {cls} and its {len(dataset.get(cls).clips)} clip(s)", key=f"own_sure_{cls}"
         )
@@ -240,4 +241,4 @@ try:
             clips_ui(dataset, cls)
             class_admin_ui(dataset, cls)
 except HarError as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(exc))
