@@ -594,3 +594,18 @@ def test_14_a_synth_that_fails_before_any_clip_leaves_no_marker(tmp_path):
     with pytest.raises(ValueError):
         generate_dataset(tmp_path / "s", ["Swing"], 1, 1, seed=-1, workers=1, progress=False)
     assert not (tmp_path / "s" / MARKER).exists()
+
+
+def test_17_a_typed_folder_with_markdown_is_shown_as_text_in_the_sidebars_error(tmp_path):
+    from markdown_it import MarkdownIt
+    from streamlit.testing.v1 import AppTest
+
+    from har.config import REPO_ROOT
+
+    at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
+    at.sidebar.text_input[0].input(PIXEL).run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert errors, "the folder is refused with a sentence"
+    html = MarkdownIt("commonmark").render("\n\n".join(errors))
+    assert "<img" not in html and "pixel.png" in html
