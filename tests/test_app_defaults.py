@@ -6,19 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import APP, isolated  # noqa: F401  (isolated: autouse, a folder per test)
 
-from har.config import REPO_ROOT
 from har.data.encode import write_mp4
-
-APP = REPO_ROOT / "streamlit_app.py"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
-    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
 
 
 @pytest.fixture

@@ -59,6 +59,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+def add_models_option(p) -> None:
+    """--model NAME (repeatable): the models to run; the same on predict, timeline, explain."""
+    p.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        type=model_name,
+        metavar="NAME",
+        help="model name or .keras path (repeatable; default: the real pair lrcn-ucf6 and "
+        "convlstm-ucf6, or the synthetic pair for a built-in sample)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="har", description="Human action recognition with the paper's ConvLSTM and LRCN."
@@ -68,14 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict the action in a video with one or more models")
     p.add_argument("video", type=Path)
-    p.add_argument(
-        "--model",
-        action="append",
-        dest="models",
-        type=model_name,
-        metavar="NAME",
-        help="model name or .keras path (repeatable; default: every shipped model)",
-    )
+    add_models_option(p)
     p.add_argument(
         "--top", type=count(1, 10_000), default=3, help="how many classes to print per model"
     )
@@ -96,14 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--window", type=span, default=(2.5, "seconds"), help="seconds, or frames as 60f (2.5)"
     )
     p.add_argument("--stride", type=span, help="seconds, or frames as 30f (half the window)")
-    p.add_argument(
-        "--model",
-        action="append",
-        dest="models",
-        type=model_name,
-        metavar="NAME",
-        help="default: shipped models",
-    )
+    add_models_option(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON")
     out.add_argument("--csv", action="store_true", help="print CSV, one row per window and model")
@@ -111,14 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="occlusion, saliency and what-if files for a video")
     p.add_argument("video", type=Path)
-    p.add_argument(
-        "--model",
-        action="append",
-        dest="models",
-        type=model_name,
-        metavar="NAME",
-        help="default: shipped models",
-    )
+    add_models_option(p)
     p.add_argument("--out", type=Path, required=True, help="folder for the PNG, CSV and JSON files")
     p.set_defaults(func=cmd_explain)
 

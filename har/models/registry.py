@@ -17,7 +17,13 @@ from pathlib import Path
 from har.config import SHIPPED_MODELS_DIR, user_models_dir
 from har.errors import ModelError
 from har.models.card import NAME, ModelCard
-from har.utils.files import atomic_path, remove_stale_temps, sha256_file, write_json
+from har.utils.files import (
+    atomic_path,
+    check_writable_folder,
+    remove_stale_temps,
+    sha256_file,
+    write_json,
+)
 
 INCOMING = ".incoming"  # temp files of saves in progress: never listed, cleaned when stale
 LOCK_FILE = ".registry.lock"  # in INCOMING: held across a save's name check and its writes
@@ -79,18 +85,10 @@ def slugify(text: str, fallback: str = "model") -> str:
 
 def check_writable(directory: str | Path | None = None) -> Path:
     """The registry folder, created if needed, if a model can be written there; else ModelError."""
-    import tempfile
-
     directory = Path(directory) if directory is not None else user_models_dir()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as exc:
-        raise ModelError(
-            f"Cannot save models in {directory} ({exc.strerror or exc}); choose another "
-            "folder (--out, or HAR_MODELS_DIR)."
-        ) from exc
+    check_writable_folder(
+        directory, ModelError, "save models", "choose another folder (--out, or HAR_MODELS_DIR)"
+    )
     return directory
 
 

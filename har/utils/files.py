@@ -117,8 +117,11 @@ def safe_filename(name: str, fallback: str = "upload", max_bytes: int = MAX_NAME
     return (stem or fallback) + suffix
 
 
-def check_writable_folder(path: str | Path) -> Path:
-    """`path`, created if needed, if files can be written in it; HarError saying why not.
+def check_writable_folder(
+    path: str | Path, error=None, doing: str = "write files", hint: str = "give another folder"
+) -> Path:
+    """`path`, created if needed, if files can be written in it; else `error` (HarError by
+    default) saying "Cannot <doing> in <path> (why); <hint>."
 
     Called before long work, so a wrong --out fails in milliseconds, not after the work.
     """
@@ -130,8 +133,8 @@ def check_writable_folder(path: str | Path) -> Path:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise HarError(
-            f"Cannot write files in {folder} ({exc.strerror or exc}); give another folder."
+        raise (error or HarError)(
+            f"Cannot {doing} in {folder} ({exc.strerror or exc}); {hint}."
         ) from exc
     return folder
 
