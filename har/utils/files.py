@@ -5,6 +5,7 @@ No heavy imports here: the CLI checks its inputs with these before loading Tenso
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -161,7 +162,15 @@ def prune(folder: str | Path, max_bytes: int) -> list[Path]:
 
 
 def sha256_file(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MB blocks."""
+    """The SHA-256 of a file's bytes, read in 1 MB blocks; remembered per process while the
+    file keeps its inode, size and modification time (a card check on every listing and the
+    LiteRT cache key then hash each model file once, not on every call)."""
+    st = os.stat(path)
+    return _sha256(str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, inode: int, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
