@@ -24,14 +24,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict) -> Iterator[tuple[str, float]]:
-    """(url, seconds to healthy) of `streamlit run streamlit_app.py` with `env`; stopped after."""
+def streamlit_server(env: dict, app: Path = ROOT) -> Iterator[tuple[str, float]]:
+    """(url, seconds to healthy) of `streamlit run streamlit_app.py` in the checkout `app`
+    (default this one) with `env`; stopped after."""
     port = free_port()
     start = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=app, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         while True:

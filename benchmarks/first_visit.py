@@ -16,43 +16,25 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import CHROMIUM, FLAGS, ROOT, free_port  # noqa: E402
+from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
 
 
 @contextlib.contextmanager
 def serve(app: Path, tmp: Path):
     """A fresh `streamlit run` of `app` (its own caches under tmp): yields its URL."""
-    port = free_port()
-    env = {**os.environ, "HAR_CACHE_DIR": str(tmp / "cache"), "HAR_MODELS_DIR": str(tmp / "m")}
-    env.pop("HAR_UCF50_DIR", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-        cwd=app,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    env = {
+        "HAR_CACHE_DIR": str(tmp / "cache"),
+        "HAR_MODELS_DIR": str(tmp / "m"),
+        "HAR_UCF50_DIR": "",
+    }
+    with streamlit_server(env, app) as (url, _):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def one_run(app: Path, tmp: Path, read: float) -> dict:
