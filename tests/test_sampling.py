@@ -205,3 +205,19 @@ def test_a_plan_that_saves_little_reads_sequentially(tmp_path, monkeypatch):
     assert not sampling.worth_seeking(index, targets)
     sparse = sampling.StreamIndex(list(range(15000)), list(range(0, 15000, 250)))
     assert sampling.worth_seeking(sparse, sample_indices(15000) + [14999])
+
+
+def test_frames_nothing_needs_are_skipped_but_targets_keep_their_pixels(
+    tmp_path, monkeypatch, seek_everything
+):
+    """Between targets, B-frames no other frame refers to are not decoded (skip_frame=NONREF);
+    the targets, B-frames among them, come out exactly as in the sequential pass."""
+    path = write_h264(tmp_path / "gop.mp4", 400, 250)
+    decoded = spy(monkeypatch)
+    clips = read_clips(path, SHAPES)
+    before = sequential(monkeypatch, path, SHAPES)
+    assert decoded[0] is not None and decoded[0] < 400 * 0.9
+    for clip, reference in zip(clips, before, strict=True):
+        assert clip.indices == reference.indices
+        assert np.array_equal(clip.pixels, reference.pixels)
+    assert stamped(clips[0])

@@ -148,32 +148,52 @@ def iter_frames(
     """(i, BGR frame) for each target in order; (i, None) once if the stream disagrees with
     the index (the caller falls back to a sequential read). `tally` counts frames decoded."""
     import av
+    from av.video.reformatter import VideoReformatter
 
     by_pts = {p: i for i, p in enumerate(index.pts)}
+    wanted_pts = {index.pts[t] for t in targets}
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         ctx = stream.codec_context
-        if ctx.width * ctx.height <= _SINGLE_THREAD_MAX_PIXELS:
+        small = ctx.width * ctx.height <= _SINGLE_THREAD_MAX_PIXELS
+        if small:
             ctx.thread_count = 1
         else:
             ctx.thread_type = "AUTO"
+        # One converter for every frame: a new one per frame rebuilds the color conversion
+        # (and its threads) each time, about 4 ms a frame at 320x240; the pixels are the same.
+        to_bgr = _BgrConverter(VideoReformatter(), 1 if small else 0)
         frames: Iterator | None = None
         for key, segment in plan(index, targets):
             if key is not None or frames is None:
                 if key is not None:
                     container.seek(index.pts[key], stream=stream, backward=True, any_frame=False)
-                frames = _decoded(container, stream, tally)
+                frames = _decoded(container, stream, wanted_pts, tally)
             for target in segment:
                 got = _advance(frames, by_pts, target, key)
                 if got is None:
                     yield target, None
                     return
-                yield target, got
+                yield target, to_bgr(got)
                 key = None
 
 
-def _decoded(container, stream, tally: Decoded | None) -> Iterator:
+@dataclass(frozen=True)
+class _BgrConverter:
+    reformatter: object
+    threads: int
+
+    def __call__(self, frame) -> np.ndarray:
+        return self.reformatter.reformat(frame, format="bgr24", threads=self.threads).to_ndarray()
+
+
+def _decoded(container, stream, wanted_pts: set[int], tally: Decoded | None) -> Iterator:
+    """Frames in presentation order. Packets of frames nobody wants are decoded with
+    skip_frame=NONREF: the decoder drops them only if no other frame refers to them, so
+    every frame that is output, the wanted ones above all, has exactly its usual pixels."""
+    ctx = stream.codec_context
     for packet in container.demux(stream):
+        ctx.skip_frame = "DEFAULT" if packet.pts in wanted_pts else "NONREF"
         for frame in packet.decode():
             if tally is not None:
                 tally.frames_decoded += 1
@@ -181,7 +201,8 @@ def _decoded(container, stream, tally: Decoded | None) -> Iterator:
 
 
 def _advance(frames: Iterator, by_pts: dict[int, int], target: int, key: int | None):
-    """Decode up to frame `target`; its BGR pixels, or None if the stream skips or reorders."""
+    """Decode up to frame `target` and return it (a VideoFrame), or None if the stream skips
+    or reorders."""
     last = -1
     for frame in frames:
         i = by_pts.get(frame.pts) if frame.pts is not None else None
@@ -193,5 +214,5 @@ def _advance(frames: Iterator, by_pts: dict[int, int], target: int, key: int | N
             return None
         last = i
         if i == target:
-            return frame.to_ndarray(format="bgr24")
+            return frame
     return None
