@@ -136,7 +136,7 @@ def sequential(fn):
 
 def har_predict(videos: dict, pair: list[str], repeats: int) -> dict:
     """`har predict FILE --model A --model B` in a new process each time, interleaved."""
-    har = [sys.executable, "-m", "har"]
+    har = [str(Path(sys.executable).with_name("har"))]  # the command a user types
     runs = {
         name: (
             lambda p=path: subprocess.run(
