@@ -162,7 +162,7 @@ def iter_frames(
             ctx.thread_type = "AUTO"
         # One converter for every frame: a new one per frame rebuilds the color conversion
         # (and its threads) each time, about 4 ms a frame at 320x240; the pixels are the same.
-        to_bgr = _BgrConverter(VideoReformatter(), 1 if small else 0)
+        reformatter, threads = VideoReformatter(), 1 if small else 0
         frames: Iterator | None = None
         for key, segment in plan(index, targets):
             if key is not None or frames is None:
@@ -174,17 +174,9 @@ def iter_frames(
                 if got is None:
                     yield target, None
                     return
-                yield target, to_bgr(got)
+                bgr = reformatter.reformat(got, format="bgr24", threads=threads)
+                yield target, bgr.to_ndarray()
                 key = None
-
-
-@dataclass(frozen=True)
-class _BgrConverter:
-    reformatter: object
-    threads: int
-
-    def __call__(self, frame) -> np.ndarray:
-        return self.reformatter.reformat(frame, format="bgr24", threads=self.threads).to_ndarray()
 
 
 def _decoded(container, stream, wanted_pts: set[int], tally: Decoded | None) -> Iterator:
