@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -28,12 +29,37 @@ from har.visualization.charts import (
 from har.visualization.tables import WHATIF_COLUMNS, whatif_table
 
 
-def cached(name: str, key: tuple, compute):
-    """One result per page kept in the session while its inputs stay the same."""
-    slot = st.session_state.get(name)
-    if slot is None or slot[0] != key:
-        st.session_state[name] = slot = (key, compute())
-    return slot[1]
+# Streamlit's caches, keyed by what each result depends on (the predictors themselves are not
+# hashed: their names are). A few entries each, for an hour: a timeline holds its window clips.
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
+def cached_timeline(
+    path: str,
+    size: int,
+    mtime: float,
+    window: float,
+    stride: float,
+    names: tuple[str, ...],
+    _predictors: dict,
+):
+    """The timeline of one version of a file for these models (shared, not copied: its
+    window clips are decoded when shown)."""
+    bar = st.progress(0.0, "Decoding and predicting every window")
+    result = timeline(
+        Path(path),
+        _predictors,
+        window=window,
+        stride=stride,
+        keep_clips=True,
+        progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0)),
+    )
+    bar.empty()
+    return result
+
+
+@st.cache_data(max_entries=8, ttl=3600, show_spinner="Explaining...")
+def cached_explanations(key: tuple, _predictors: dict, _clips: dict) -> dict:
+    """Occlusion, saliency and what-if of the clips `key` names (scope, source, models)."""
+    return explain_clips(_predictors, _clips)
 
 
 def grid_ui(images, captions=None, columns: int = 10) -> None:
@@ -67,8 +93,6 @@ def answer_ui(path: Path, predictors: dict) -> None:
 
 def annotated_mp4(path: Path, tl) -> bytes:
     """The clip with each model's answer over time drawn on it (for the download button)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         try:
             out = annotate_video(path, Path(tmp) / "answers.mp4", timeline_lines(tl))
@@ -88,22 +112,9 @@ def timeline_ui(path: Path, predictors: dict):
         "Stride (seconds)", 0.1, 60.0, window / 2, 0.1, key="explain_stride"
     )
     stat = Path(path).stat()
-    key = (str(path), stat.st_size, stat.st_mtime, window, stride, tuple(predictors))
-
-    def compute():
-        bar = st.progress(0.0, "Decoding and predicting every window")
-        result = timeline(
-            path,
-            predictors,
-            window=window,
-            stride=stride,
-            keep_clips=True,
-            progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0)),
-        )
-        bar.empty()
-        return result
-
-    tl = cached("explain_timeline", key, compute)
+    tl = cached_timeline(
+        str(path), stat.st_size, stat.st_mtime, window, stride, tuple(predictors), predictors
+    )
     if Path(path).suffix.lower() in (".mp4", ".webm"):  # ones a browser plays as they are
         with st.columns([1, 1])[0]:
             st.video(str(path), subtitles={"Answers": timeline_vtt(tl).encode()})
@@ -172,14 +183,16 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
         horizontal=True,
         key="explain_scope",
     )
+    stat = Path(path).stat()  # the file's version: a cache entry outlives the session
+    source = (tl.source, stat.st_size, stat.st_mtime, tuple(predictors))
     if scope.startswith("Whole"):
         result = predict_video(path, predictors)
         clips = {n: result.clip_for(n).pixels for n in predictors}
-        key = ("video", tl.source, tuple(predictors))
+        key = ("video", *source)
     else:
         clips = {n: tl.clips[p.spec.sampling][k] for n, p in predictors.items()}
-        key = ("window", tl.source, k, tl.window, tl.stride, tuple(predictors))
-    explained = cached("explain_clips", key, lambda: explain_clips(predictors, clips))
+        key = ("window", *source, k, tl.window, tl.stride)
+    explained = cached_explanations(key, predictors, clips)
 
     with st.expander("Which frames mattered"):
         st.markdown(

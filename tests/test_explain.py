@@ -19,7 +19,10 @@ import har.explain.timeline
 from har.config import REPO_ROOT, SAMPLES_DIR
 from har.data.video import sample_indices
 from har.errors import HarError
+from har.explain import report as report_module
+from har.explain import timeline as timeline_module
 from har.explain.occlusion import occlusion, occlusion_variants
+from har.explain.report import explain_clips
 from har.explain.saliency import saliency
 from har.explain.timeline import timeline, window_bounds, window_frames
 from har.explain.whatif import WHATIF_NOTE, WHATIF_VARIANTS, whatif, whatif_variants
@@ -283,6 +286,17 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
     monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
+    calls = {"timeline": 0, "explain": 0}
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(timeline_module, "timeline", counted("timeline", timeline))
+    monkeypatch.setattr(report_module, "explain_clips", counted("explain", explain_clips))
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
     at.switch_page("pages/5_Explain.py").run()
     assert not at.exception and not at.error
@@ -311,10 +325,18 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     assert "white circle" in markdown and "**Change**" in markdown
     videos = at.get("video")  # the player, with the timeline as subtitles
     assert len(videos) == 1 and len(videos[0].proto.subtitles) == 1
+    computed = dict(calls)
+    assert computed["timeline"] == 1 and computed["explain"] >= 1  # what is counted ran
     at.select_slider(key="explain_window_index").set_value(1).run()
     at.radio(key="explain_scope").set_value(at.radio(key="explain_scope").options[1]).run()
     assert not at.exception and not at.error
     assert any(WHATIF_NOTE in i.value for i in at.info)
+    # Streamlit's caches: the timeline is not redone for another window, an explanation not
+    # for a rerun with the same clips
+    assert calls["timeline"] == computed["timeline"]
+    explained = calls["explain"]
+    at.run()
+    assert not at.exception and calls == {**computed, "explain": explained}
 
 
 @pytest.mark.browser
