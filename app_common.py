@@ -12,9 +12,11 @@ import sys
 import threading
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from har.config import check_data_root, ucf50_dir
+from har.data.video import enlarge
 from har.errors import HarError
 from har.utils.quiet import quiet_native_logs
 from har.utils.text import escape_markdown
@@ -208,6 +210,23 @@ def synthetic_notice(cards) -> None:
         label = f":material/warning: {', '.join(names)}: trained on synthetic clips, not real video"
         with st.expander(label, expanded=False):
             st.markdown(WARNING.format(names=", ".join(names)))
+
+
+def frame_grid_ui(frames, captions=None, size: int = 128, columns: int = 10) -> None:
+    """Frames (the ones a model sees, or drawn over) in rows of `columns`, each enlarged to
+    size x size without smoothing, with an optional caption each."""
+    for row in range(0, len(frames), columns):
+        shown = range(row, min(row + columns, len(frames)))
+        for col, i in zip(st.columns(columns), shown, strict=False):
+            col.image(enlarge(frames[i], size), caption=None if captions is None else captions[i])
+
+
+def skipped_ui(skipped) -> None:
+    """The files a dataset, an evaluation or a run left out, each with its reason."""
+    if skipped:
+        with st.expander(f"{len(skipped)} file(s) skipped: misnamed or undecodable"):
+            rows = [(str(file), reason) for file, reason in skipped]
+            st.dataframe(pd.DataFrame(rows, columns=["file", "reason"]), hide_index=True)
 
 
 def card_summary(card) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import streamlit as st
 
-from app_common import FIRST_SAMPLE, card_summary, model_cards, setup_page
+from app_common import FIRST_SAMPLE, card_summary, frame_grid_ui, model_cards, setup_page
 from har.config import SAMPLES_DIR
 from har.errors import HarError
 from har.utils.text import escape_markdown
@@ -41,12 +40,7 @@ def frames_ui(card) -> None:
         f"**What it sees**: {frames} frames of {width}x{height}, evenly spaced over the clip "
         f"({sample.stem}, {clip.frame_count} frames: one every {clip.window})."
     )
-    columns = 10
-    for row in range(0, len(clip.pixels), columns):
-        cols = st.columns(columns, gap="small")
-        for col, i in zip(cols, range(row, min(row + columns, len(clip.pixels))), strict=False):
-            big = cv2.resize(clip.pixels[i], (96, 96), interpolation=cv2.INTER_NEAREST)
-            col.image(big, caption=f"#{clip.indices[i]}")
+    frame_grid_ui(clip.pixels, [f"#{i}" for i in clip.indices], size=96)
 
 
 def drawing_ui(card) -> None:

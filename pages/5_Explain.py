@@ -5,11 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import cv2
-import numpy as np
 import streamlit as st
 
-from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
+from app_common import (
+    clip_is_synthetic,
+    frame_grid_ui,
+    models_ui,
+    setup_page,
+    video_source_ui,
+)
 from har.errors import HarError
 from har.explain.annotate import annotate_video, timeline_lines, timeline_vtt
 from har.explain.occlusion import OCCLUSION_REPLACEMENT
@@ -60,18 +64,6 @@ def cached_timeline(
 def cached_explanations(key: tuple, _predictors: dict, _clips: dict) -> dict:
     """Occlusion, saliency and what-if of the clips `key` names (scope, source, models)."""
     return explain_clips(_predictors, _clips)
-
-
-def grid_ui(images, captions=None, columns: int = 10) -> None:
-    for row in range(0, len(images), columns):
-        for k, col in enumerate(st.columns(columns)):
-            i = row + k
-            if i < len(images):
-                col.image(images[i], caption=None if captions is None else captions[i])
-
-
-def big(frame: np.ndarray, size: int = 128) -> np.ndarray:
-    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_NEAREST)
 
 
 def answer_ui(path: Path, predictors: dict) -> None:
@@ -165,7 +157,7 @@ def timeline_ui(path: Path, predictors: dict):
         sampling = next(iter(tl.specs.values()))
         frames = tl.clips[sampling][k]
         idx = tl.window_indices(k, sampling[0])
-        grid_ui([big(f) for f in frames], [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
+        frame_grid_ui(frames, [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
         answers = [
             Prediction(m, predictors[m].card.architecture, tl.class_names[m], p[k], 0.0)
             for m, p in tl.probabilities.items()
@@ -200,7 +192,7 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
             f"by the clip's {OCCLUSION_REPLACEMENT}: a tall bar is a frame the answer leans on."
         )
         first = next(iter(explained.values()))
-        grid_ui([big(f) for f in first.pixels], [f"{t}" for t in range(len(first.pixels))])
+        frame_grid_ui(first.pixels, [f"{t}" for t in range(len(first.pixels))])
         st.plotly_chart(occlusion_bars([e.occlusion for e in explained.values()]), key="occlusion")
 
     with st.expander("Which pixels mattered"):
@@ -211,7 +203,7 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
         )
         for name, e in explained.items():
             st.markdown(f"*{name}*: {e.saliency.describe()}")
-            grid_ui(
+            frame_grid_ui(
                 [overlay(f, m) for f, m in zip(e.pixels, e.saliency.maps, strict=True)],
                 [f"{t} · w {w:.2f}" for t, w in enumerate(e.saliency.weights)],
             )

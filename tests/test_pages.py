@@ -288,3 +288,26 @@ def test_three_answers_keep_each_class_name_on_one_line_at_1280(server):  # noqa
         assert len(words) == 3 and all(lines == 1 for _, lines in words), words
         assert any(word == "WalkingWithDog" for word, _ in words), words
         browser.close()
+
+
+def shared_helpers_page():
+    """A page drawing app_common's frame grid and skipped-files list (run by AppTest)."""
+    import numpy as np
+
+    from app_common import frame_grid_ui, skipped_ui
+
+    frame_grid_ui(np.zeros((20, 8, 8, 3), np.uint8), [f"#{i}" for i in range(20)], size=32)
+    skipped_ui([])  # nothing skipped: nothing drawn
+    skipped_ui([("a/v_x.avi", "not a video"), ("b.mp4", "misnamed")])
+
+
+def test_the_frame_grid_and_the_skipped_list_are_drawn_once_for_every_page():
+    at = AppTest.from_function(shared_helpers_page).run()
+    assert not at.exception
+    assert len(at.image) == 20  # two rows of ten, each frame enlarged
+    assert [i.proto.imgs[0].caption for i in at.image][:2] == ["#0", "#1"]
+    assert len(at.expander) == 1 and at.expander[0].label.startswith("2 file(s) skipped")
+    assert at.dataframe[0].value.values.tolist() == [
+        ["a/v_x.avi", "not a video"],
+        ["b.mp4", "misnamed"],
+    ]

@@ -349,6 +349,12 @@ def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
+def enlarge(frame: np.ndarray, size: int) -> np.ndarray:
+    """A frame shown size x size for a person, each pixel a square (no smoothing): the small
+    frames a model sees, visible as they are."""
+    return cv2.resize(np.asarray(frame), (size, size), interpolation=cv2.INTER_NEAREST)
+
+
 def _assemble(found, count, shapes, fps, source_size, info, source) -> list[ClipFrames]:
     clips = []
     for n, size in shapes:

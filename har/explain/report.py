@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from har.data.video import enlarge
 from har.errors import HarError, VideoError
 from har.explain.occlusion import OCCLUSION_REPLACEMENT, Occlusion, occlusion
 from har.explain.saliency import Saliency, overlay, saliency
@@ -114,10 +115,8 @@ def write_explanation(
         written.append(
             _write_png(
                 out / f"frames_{slugify(name)}.png",
-                frame_grid(
-                    [cv2.resize(f, (size, size), interpolation=cv2.INTER_NEAREST) for f in frames]
-                ),
-            )  # fmt: skip
+                frame_grid([enlarge(f, size) for f in frames]),
+            )
         )
         written.append(
             _write_png(

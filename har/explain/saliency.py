@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from har.data.video import enlarge
+
 
 def gradcam_layer(model):
     """The last layer Grad-CAM fits: a TimeDistributed Conv2D, or a ConvLSTM2D returning
@@ -154,7 +156,7 @@ def saliency(predictor, pixels: np.ndarray, class_index: int | None = None) -> S
 
 def overlay(frame: np.ndarray, heat: np.ndarray, size: int = 128, alpha: float = 0.5) -> np.ndarray:
     """An RGB frame upscaled to size x size with a saliency map (in [0, 1]) drawn over it."""
-    big = cv2.resize(np.asarray(frame, np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
+    big = enlarge(np.asarray(frame, np.uint8), size)
     heat = cv2.resize(np.asarray(heat, np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
     color = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_JET)[..., ::-1]
     return cv2.addWeighted(big, 1 - alpha, color, alpha, 0)
