@@ -17,7 +17,7 @@ from test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (server: a fixtu
 
 import har.explain.timeline
 from har.config import REPO_ROOT, SAMPLES_DIR
-from har.data.video import sample_indices
+from har.data.video import read_frames, sample_indices
 from har.errors import HarError
 from har.explain import report as report_module
 from har.explain import timeline as timeline_module
@@ -99,6 +99,10 @@ def test_timeline_samples_each_window_from_one_streaming_decode(
         want = [start + i for i in sample_indices(stop - start, 20)]
         assert tl.window_indices(k, 20) == want
         assert [decoded_index(f) for f in frames[k]] == want
+    # the same pixels as the file's own sampling: one resize (har.data.video.resize) for both
+    first = tl.window_indices(0, 20)
+    found = read_frames(video, {i: {(64, 64)} for i in first})
+    assert np.array_equal(frames[0], np.stack([found[i, (64, 64)] for i in first])[..., ::-1])
     d = json.loads(json.dumps(tl.to_dict()))
     assert [w["start_seconds"] for w in d["windows"]] == [s / 25 for s, _ in expected]
     assert [w["partial"] for w in d["windows"]] == [

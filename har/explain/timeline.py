@@ -21,6 +21,7 @@ from har.data.video import (
     count_packets,
     open_capture,
     read_header,
+    resize,
     sample_indices,
 )
 from har.errors import HarError, VideoError
@@ -338,9 +339,7 @@ def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windo
                     ok, frame = cap.retrieve()
                     if ok and frame is not None:
                         for size in wanted[decoded]:
-                            found[decoded, size] = cv2.resize(
-                                frame, size, interpolation=cv2.INTER_AREA
-                            )
+                            found[decoded, size] = resize(frame, size)
                 while next_window < len(bounds) and ready_at[next_window] <= decoded:
                     for (frames, w, h), idx in needs[next_window].items():
                         missing = [i for i in idx if (i, (w, h)) not in found]
