@@ -16,7 +16,7 @@ import pytest
 
 from har.cli import main
 from har.data.encode import write_mp4
-from har.errors import HarError, VideoError
+from har.errors import OutputError, VideoError
 from har.inference.folder import RowLog, find_videos, is_archive_target
 
 MODEL = "lrcn-paper4"  # a shipped model: no training needed
@@ -49,7 +49,7 @@ def test_targets_and_output_names(archive, tmp_path):
     assert len(find_videos(f"{archive}/a/*.mp4")) == 10
     with pytest.raises(VideoError, match="No video files"):
         find_videos(f"{archive}/*.webm")
-    with pytest.raises(HarError, match=".csv or .jsonl"):
+    with pytest.raises(OutputError, match=".csv or .jsonl"):
         RowLog(tmp_path / "rows.txt", {})
 
 

@@ -18,7 +18,7 @@ from test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (server: a fixtu
 import har.explain.timeline
 from har.config import REPO_ROOT, SAMPLES_DIR
 from har.data.video import read_frames, sample_indices
-from har.errors import HarError
+from har.errors import SettingsError, VideoError
 from har.explain import report as report_module
 from har.explain import timeline as timeline_module
 from har.explain.occlusion import occlusion, occlusion_variants
@@ -65,8 +65,10 @@ def test_window_bounds_at_the_edges():
     assert window_frames(25.0, 2.5) == (62, 31)  # seconds; the stride defaults to half
     assert window_frames(0.0, 2.0, 0.5) == (50, 12)  # fps unknown: 25 assumed
     assert window_frames(30.0, 40, 10, unit="frames") == (40, 10)
-    for bad in (lambda: window_bounds(0, 10, 5), lambda: window_frames(25, -1)):
-        with pytest.raises(HarError):
+    with pytest.raises(VideoError, match="no frames"):
+        window_bounds(0, 10, 5)
+    for bad in (lambda: window_bounds(10, 0, 5), lambda: window_frames(25, -1)):
+        with pytest.raises(SettingsError):
             bad()
 
 

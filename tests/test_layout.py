@@ -97,3 +97,14 @@ def test_callers_predict_only_through_the_one_door():
         assert "read_clip(" not in text or path.parent.name == "cli", path
     assert "har.inference.predict_video" in imports(ROOT / "pages" / "1_Predict.py")
     assert imports(HAR / "cli" / "commands.py") & door
+
+
+def test_har_raises_the_error_that_says_what_went_wrong_not_the_base_class():
+    """Every HarError raised in har is a subclass naming its kind (video, dataset, model,
+    settings, output, run...), so a caller can tell them apart; the base class is for catching."""
+    bare = []
+    for path in HAR.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "HarError":
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bare, "\n".join(bare)

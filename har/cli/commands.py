@@ -9,7 +9,7 @@ from pathlib import Path
 
 from har.cli.output import ProgressListener, print_report, report_skipped
 from har.config import SHIPPED_MODELS_DIR
-from har.errors import HarError
+from har.errors import HarError, ModelError, OutputError, SettingsError
 from har.utils.quiet import import_tensorflow
 
 
@@ -71,7 +71,7 @@ def _default_models(models: list[str] | None, video=None) -> list[str]:
     synthetic = video is not None and is_builtin_sample(video)
     names = default_models(shipped, synthetic_clip=synthetic)
     if not names:
-        raise HarError("No models found; train one with `har train` or pass --model PATH.")
+        raise ModelError("No models found; train one with `har train` or pass --model PATH.")
     if synthetic:
         print(
             f"A built-in sample (synthetic clip): answered by {', '.join(names)}; "
@@ -87,7 +87,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     check_input_file(args.video)
     (window, unit), stride = args.window, args.stride
     if stride is not None and stride[1] != unit:
-        raise HarError("Give --window and --stride in the same unit (both seconds or both frames).")
+        raise SettingsError(
+            "Give --window and --stride in the same unit (both seconds or both frames)."
+        )
     names = _default_models(args.models, args.video)
     from har.explain.timeline import timeline
     from har.inference.predictor import load_predictors
@@ -134,7 +136,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     check_input_file(args.video)
     if args.out.exists() and not args.out.is_dir():
-        raise HarError(f"--out {args.out} is a file; give a folder for the explanation files.")
+        raise OutputError(f"--out {args.out} is a file; give a folder for the explanation files.")
     check_writable_folder(args.out)  # before 20 s of work, not after
     names = _default_models(args.models, args.video)
     import_tensorflow()
@@ -319,7 +321,7 @@ def cmd_frames(args: argparse.Namespace) -> int:
     from har.data.video import read_clip
 
     if args.out.exists() and not args.out.is_dir():
-        raise HarError(f"--out {args.out} is a file; give a folder for the frame images.")
+        raise OutputError(f"--out {args.out} is a file; give a folder for the frame images.")
     clip = read_clip(args.video)
     paths = save_frames(clip, args.out, fmt=args.format)
     print(f"wrote {len(paths)} frames to {args.out} (source frames {clip.indices})")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from har.data.video import enlarge
-from har.errors import HarError, VideoError
+from har.errors import OutputError, VideoError
 from har.explain.occlusion import OCCLUSION_REPLACEMENT, Occlusion, occlusion
 from har.explain.saliency import Saliency, overlay, saliency
 from har.explain.whatif import WHATIF_NOTE, WhatIf, whatif
@@ -106,7 +106,7 @@ def write_explanation(
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise HarError(f"--out {out} is a file; give a folder for the explanation files.")
+        raise OutputError(f"--out {out} is a file; give a folder for the explanation files.")
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     occlusion_rows, whatif_rows = [], []

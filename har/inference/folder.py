@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from har.config import VIDEO_EXTENSIONS
-from har.errors import HarError, VideoError
+from har.errors import HarError, OutputError, VideoError
 from har.utils.progress import Progress, reporting
 
 FORMATS = (".csv", ".jsonl")
@@ -102,7 +102,7 @@ def _record(line: str) -> dict | None:
 
 
 def check_output_file(path: str | Path) -> None:
-    """HarError unless `path` is absent or a regular file (a FIFO or a device would hang or
+    """OutputError unless `path` is absent or a regular file (a FIFO or a device would hang or
     swallow the rows)."""
     import stat
 
@@ -111,9 +111,9 @@ def check_output_file(path: str | Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise HarError(f"--out {path} cannot be used ({exc.strerror}).") from exc
+        raise OutputError(f"--out {path} cannot be used ({exc.strerror}).") from exc
     if not stat.S_ISREG(mode):
-        raise HarError(f"--out {path} is not a regular file (a folder, pipe or device).")
+        raise OutputError(f"--out {path} is not a regular file (a folder, pipe or device).")
 
 
 class RowLog:
@@ -127,7 +127,7 @@ class RowLog:
     def __init__(self, path: str | Path, predictors: dict) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in FORMATS:
-            raise HarError(f"--out must end in .csv or .jsonl, not {self.path.name!r}.")
+            raise OutputError(f"--out must end in .csv or .jsonl, not {self.path.name!r}.")
         self.csv = self.path.suffix.lower() == ".csv"
         self.models = {name: list(p.card.class_names) for name, p in predictors.items()}
         self.columns = ["video", "status", "error", "frame_count", "fps"]
@@ -144,8 +144,8 @@ class RowLog:
         if self.csv and self.path.stat().st_size == 0:
             self._write_line(self._csv_line(self.columns))
 
-    def _not_ours(self, why: str) -> HarError:
-        return HarError(
+    def _not_ours(self, why: str) -> OutputError:
+        return OutputError(
             f"{self.path} {why}; it was left as it is. Give a new --out file (or delete it)."
         )
 
@@ -257,9 +257,9 @@ class ArchiveSummary:
 def plan(target: str | Path, out: str | Path | None) -> list[Path]:
     """The videos to predict, once `out` is known to be a .csv or .jsonl file name."""
     if out is None:
-        raise HarError("A folder or pattern needs --out predictions.csv (or .jsonl).")
+        raise OutputError("A folder or pattern needs --out predictions.csv (or .jsonl).")
     if Path(out).suffix.lower() not in FORMATS or Path(out).is_dir():
-        raise HarError(f"--out must be a .csv or .jsonl file, not {str(out)!r}.")
+        raise OutputError(f"--out must be a .csv or .jsonl file, not {str(out)!r}.")
     check_output_file(out)
     return find_videos(target)
 
