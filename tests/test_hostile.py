@@ -256,6 +256,8 @@ def test_7_unusable_files_are_skipped_and_reported(messy, capsys):
     assert used == 11  # twelve clips, less the undecodable one
     everything = data.split.train + data.split.val + data.split.test
     assert all(c.path.name != "v_Punch_g01_c02.avi" for c in everything)
+    card = json.loads(json.dumps(data.to_dict()))  # what the model card records: JSON-safe
+    assert card["dataset"]["num_clips"] == used and card["split"]["test"] == len(data.x_test)
     with pytest.raises(DatasetError, match="could not be used"):
         prepare_data(messy, ["Punch", "Swing"], progress=False, strict=True)
 

@@ -108,3 +108,22 @@ def test_har_raises_the_error_that_says_what_went_wrong_not_the_base_class():
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "HarError":
                 bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not bare, "\n".join(bare)
+
+
+# describe() is words for a person everywhere in har; a dict for a file is to_dict().
+# PreparedData.describe is an alias of to_dict kept for har/training/worker.py until it moves.
+DESCRIBE_PENDING = {"har/training/experiment.py"}
+
+
+def test_describe_means_words_and_to_dict_means_a_dict():
+    wrong = []
+    for path in HAR.rglob("*.py"):
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.returns is not None:
+                returns = ast.unparse(node.returns)
+                if node.name == "describe" and returns != "str" and rel not in DESCRIBE_PENDING:
+                    wrong.append(f"{rel}:{node.lineno} describe -> {returns}")
+                if node.name == "to_dict" and returns != "dict":
+                    wrong.append(f"{rel}:{node.lineno} to_dict -> {returns}")
+    assert not wrong, "\n".join(wrong)

@@ -201,7 +201,7 @@ def worker_shard(strategy) -> Shard | None:
     return Shard(index, count, is_chief(strategy))
 
 
-def describe(strategy, per_replica_batch: int) -> dict:
+def to_dict(strategy, per_replica_batch: int) -> dict:
     """What a card records: strategy, workers, replicas, per-replica and global batch."""
     if strategy is None:
         return {
@@ -228,7 +228,7 @@ def describe(strategy, per_replica_batch: int) -> dict:
 
 def summary(strategy, per_replica_batch: int) -> str:
     """One line for the terminal: strategy, workers, replicas, global batch, this worker."""
-    d = describe(strategy, per_replica_batch)
+    d = to_dict(strategy, per_replica_batch)
     shard = worker_shard(strategy)
     who = f"; worker {shard.index} of {shard.count}" if shard is not None else ""
     return (

@@ -58,8 +58,8 @@ class PreparedData:
 
         return "own" if is_own_dataset(self.dataset.root) else "real"
 
-    def describe(self) -> dict:
-        """The dataset and split, as recorded in a model card."""
+    def to_dict(self) -> dict:
+        """The dataset and split, as recorded in a model card (JSON-safe)."""
         return {
             "dataset": {
                 "kind": "synthetic" if self.synthetic else self.kind,
@@ -84,6 +84,11 @@ class PreparedData:
                 },
             },
         }
+
+    def describe(self) -> dict:
+        """Kept only for har/training/worker.py, which is being changed elsewhere: use
+        to_dict(). (describe() means words for a person everywhere else in har.)"""
+        return self.to_dict()
 
 
 def _groups(clips) -> dict[str, list[int]]:
@@ -217,7 +222,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         listener=listener,
         strategy=strategy,
     )
-    described = data.describe()
+    described = data.to_dict()
     training = asdict(result.config)
     training.update(
         recipe_details=result.config.spec.to_dict(),
@@ -226,7 +231,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         stopped_by_user=result.stopped_by_user,
         seconds=round(result.seconds, 1),
         history=result.history,
-        **distribute.describe(strategy, result.config.batch_size),
+        **distribute.to_dict(strategy, result.config.batch_size),
     )
     card = ModelCard(
         name=name,
