@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from har.data.video import enlarge
+from har.models.walk import sublayers
 
 
 def gradcam_layer(model):
@@ -15,7 +16,7 @@ def gradcam_layer(model):
     sequences, whose output is per-frame maps (B, T, h, w, C); None when there is none."""
     import keras
 
-    for layer in reversed(_flat_layers(model)):
+    for layer in reversed(sublayers(model, recursive=False)):
         fits = (
             isinstance(layer, keras.layers.TimeDistributed)
             and isinstance(layer.layer, keras.layers.Conv2D)
@@ -28,10 +29,6 @@ def gradcam_layer(model):
         if fits and len(getattr(layer, "output", np.zeros(0)).shape) == 5:
             return layer
     return None
-
-
-def _flat_layers(model) -> list:
-    return list(model.layers)
 
 
 @dataclass
@@ -66,7 +63,7 @@ def _saliency_fn(predictor):
 
     model = predictor.model  # already on har.layers' fast drop-ins: its gradients trace fast
     layer = gradcam_layer(model)
-    layers = _flat_layers(model)
+    layers = sublayers(model, recursive=False)  # called one by one below
     last = layers[-1]
     logits = isinstance(last, keras.layers.Dense) and last.get_config().get("activation") in (
         "softmax",

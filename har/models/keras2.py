@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from har.errors import ModelError
+from har.models.walk import sublayers
 
 # Keyword arguments Keras 2 wrote that Keras 3 removed, per layer class.
 REMOVED_ARGS = {
@@ -296,18 +297,6 @@ def load_keras2(path: str | Path, conversions: list[str] | None = None):
     return model
 
 
-def _sublayers(model):
-    from keras import layers
-
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, layers.Bidirectional):
-            yield layer.forward_layer
-            yield layer.backward_layer
-        elif isinstance(layer, layers.Wrapper):
-            yield layer.layer
-
-
 def _is_hard_sigmoid(fn) -> bool:
     return getattr(fn, "__name__", "") == "hard_sigmoid"
 
@@ -327,7 +316,7 @@ def _fix_hard_sigmoid(model) -> None:
     """
     from keras import layers
 
-    for layer in _sublayers(model):
+    for layer in sublayers(model):
         if isinstance(layer, layers.Wrapper | layers.Bidirectional):
             continue  # its inner layers come next
         cell = getattr(layer, "cell", None)
