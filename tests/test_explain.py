@@ -285,13 +285,9 @@ def test_cli_timeline_and_explain_write_what_they_promise(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_explain_page_for_both_models(tmp_path, monkeypatch):
+def test_explain_page_for_both_models(isolated_app, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
-    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
     calls = {"timeline": 0, "explain": 0}
 
     def counted(name, fn):

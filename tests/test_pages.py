@@ -121,16 +121,8 @@ def test_the_default_clip_is_one_both_default_models_get_right():
         assert not answer.uncertain, (name, answer.confidence)
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
-    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
-
-
 @pytest.mark.slow
-def test_predict_opens_on_the_default_clip_both_right(isolated):
+def test_predict_opens_on_the_default_clip_both_right(isolated_app):
     from app_common import FIRST_SAMPLE
 
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
@@ -141,7 +133,7 @@ def test_predict_opens_on_the_default_clip_both_right(isolated):
     assert len(answers) == 2 and all("right" in a for a in answers), answers
 
 
-def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated):
+def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated_app):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     assert not at.exception
     shipped = len(list(SHIPPED_MODELS_DIR.glob("*.keras")))
@@ -153,7 +145,7 @@ def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated):
     assert "20 frames of 64x64" in words
 
 
-def test_import_pressed_before_the_file_arrived_waits_for_it(isolated, tmp_path):
+def test_import_pressed_before_the_file_arrived_waits_for_it(isolated_app, tmp_path):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     at.switch_page("pages/4_Models.py").run()
     assert not at.exception
@@ -167,7 +159,7 @@ def test_import_pressed_before_the_file_arrived_waits_for_it(isolated, tmp_path)
     assert at.session_state["import_wanted"] is True  # goes ahead when the file arrives
 
 
-def test_models_export_is_one_download_button(isolated):
+def test_models_export_is_one_download_button(isolated_app):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     at.switch_page("pages/4_Models.py").run()
     assert not at.exception
