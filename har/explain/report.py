@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from har.explain.occlusion import OCCLUSION_REPLACEMENT, Occlusion, occlusion
 from har.explain.saliency import Saliency, overlay, saliency
 from har.explain.whatif import WHATIF_NOTE, WhatIf, whatif
 from har.models.registry import slugify
+from har.utils.files import atomic_path, write_json
 
 
 def frame_grid(images: Sequence[np.ndarray], columns: int = 10, gap: int = 2) -> np.ndarray:
@@ -68,8 +71,6 @@ def explain_clips(predictors: Mapping, clips: Mapping[str, np.ndarray], seed: in
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> Path:
-    from har.utils.files import atomic_path
-
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
     if not ok:
         raise VideoError(f"Could not encode {path.name} as PNG.")
@@ -79,11 +80,6 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:
-    import csv
-    import io
-
-    from har.utils.files import atomic_path
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [])
     writer.writeheader()
@@ -102,8 +98,6 @@ def write_explanation(
 ) -> list[Path]:
     """Write the explanations for a slide: per model a frame grid with saliency overlays
     (PNG), occlusion and what-if as CSV and JSON, and explain.json tying them together."""
-    from har.utils.files import write_json
-
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file; give a folder for the explanation files.")

@@ -9,6 +9,7 @@ import numpy as np
 
 from har.data.video import enlarge
 from har.models.walk import sublayers
+from har.utils.quiet import import_tensorflow
 
 
 def gradcam_layer(model):
@@ -128,8 +129,6 @@ def _saliency_fn(predictor):
 def saliency(predictor, pixels: np.ndarray, class_index: int | None = None) -> Saliency:
     """Saliency maps (T, H, W) in [0, 1] for a clip (T, H, W, 3) in the predictor's spec,
     for `class_index` (default: the predicted class)."""
-    from har.utils.quiet import import_tensorflow
-
     tf = import_tensorflow()  # quietly: a Predictor on LiteRT has not imported it yet
     fn, layer, method = _saliency_fn(predictor)
     x = tf.constant(predictor.spec.to_input(np.asarray(pixels)[None]))

@@ -15,6 +15,9 @@ import io
 import json
 import multiprocessing
 import os
+import stat
+import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,6 +29,7 @@ import numpy as np
 
 from har.config import VIDEO_EXTENSIONS
 from har.errors import HarError, OutputError, VideoError
+from har.inference.predictor import decode_video
 from har.utils.progress import Progress, reporting
 
 FORMATS = (".csv", ".jsonl")
@@ -61,8 +65,6 @@ def find_videos(target: str | Path) -> list[Path]:
 
 def _decode(path: str, specs: Sequence) -> tuple[str, dict | None, str]:
     """In a worker process: (path, {sampling: RGB pixels} + facts, "") or (path, None, error)."""
-    from har.inference.predictor import decode_video
-
     try:
         clips = decode_video(path, specs)
     except HarError as exc:
@@ -76,7 +78,6 @@ def _decode(path: str, specs: Sequence) -> tuple[str, dict | None, str]:
 
 def _exit_with_parent(parent: int) -> None:
     """In a worker process: exit when the parent is gone (a killed run leaves no orphans)."""
-    import threading
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -104,8 +105,6 @@ def _record(line: str) -> dict | None:
 def check_output_file(path: str | Path) -> None:
     """OutputError unless `path` is absent or a regular file (a FIFO or a device would hang or
     swallow the rows)."""
-    import stat
-
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -266,8 +265,6 @@ def plan(target: str | Path, out: str | Path | None) -> list[Path]:
 
 def run(videos: Sequence[Path], predictors: dict, out: Path, decoders=None, batch=16) -> int:
     """The CLI's archive mode: predict, list the failures on stderr, print one summary line."""
-    import sys
-
     s = predict_archive(videos, predictors, out, decoders, batch)
     for video, error in s.failed:
         print(f"failed: {video}: {error}", file=sys.stderr)

@@ -27,6 +27,7 @@ import re
 import warnings
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from har.errors import ModelError
@@ -209,8 +210,6 @@ def _one_line(exc: BaseException) -> str:
 
 def read_h5_config(path: str | Path) -> tuple[dict, dict]:
     """(model_config, attributes) of a Keras .h5 file; ModelError if it is not one."""
-    import h5py
-
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"No file {str(p)!r}; give the path of a Keras .h5 model.")

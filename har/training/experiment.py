@@ -15,6 +15,7 @@ import numpy as np
 
 from har.config import COLOR_ORDER, INPUT_SHAPE, SEQUENCE_LENGTH
 from har.data.frame_cache import FrameCache, load_frames
+from har.data.own_datasets import is_own_dataset
 from har.data.synthetic.marker import CARD_NOTE, is_synthetic
 from har.data.ucf import Dataset, Split, scan, split_clips
 from har.errors import DatasetError, ModelError
@@ -28,6 +29,9 @@ from har.evaluation.calibration import (
     negative_log_likelihood,
 )
 from har.evaluation.metrics import EvalReport, evaluate_predictions
+from har.inference.predictor import Predictor
+from har.models.card import ModelCard
+from har.training import distribute
 from har.utils.progress import Progress
 from har.utils.versions import library_versions
 
@@ -54,8 +58,6 @@ class PreparedData:
     @property
     def kind(self) -> str:
         """The data's kind: "own" (made on Your classes) or "real" (a UCF50-shaped folder)."""
-        from har.data.own_datasets import is_own_dataset
-
         return "own" if is_own_dataset(self.dataset.root) else "real"
 
     def to_dict(self) -> dict:
@@ -207,10 +209,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
     must end the run in seconds, and the model can be evaluated on its own afterwards.
     With a tf.distribute `strategy`, only the chief tests (a worker returns report None).
     """
-    from har.inference.predictor import Predictor
-    from har.models.card import ModelCard
-    from har.training import distribute
-    from har.training.fit import train_model
+    from har.training.fit import train_model  # TensorFlow: preparing data does not need it
 
     result = train_model(
         data.x_train,
