@@ -8,15 +8,15 @@ import streamlit as st
 
 from app_common import FIRST_SAMPLE, card_summary, frame_grid_ui, model_cards, setup_page
 from har.config import SAMPLES_DIR
+from har.data.video import read_clip
 from har.errors import HarError
+from har.models.summary import input_shape, layer_graph, layer_lines, layer_rows
 from har.utils.text import escape_markdown
 
 
 @st.cache_data(show_spinner=False)
 def model_drawing(path: str, mtime: float) -> tuple[str, list[str]]:
     """The model's layers as Graphviz DOT and as words (read from the file, no TensorFlow)."""
-    from har.models.summary import input_shape, layer_graph, layer_lines, layer_rows
-
     rows = layer_rows(path)
     return layer_graph(rows, input_shape(path)), layer_lines(rows)
 
@@ -24,8 +24,6 @@ def model_drawing(path: str, mtime: float) -> tuple[str, list[str]]:
 @st.cache_data(show_spinner=False)
 def sample_frames(path: str, frames: int, width: int, height: int):
     """The frames a model of this input spec sees in one clip (decoded once per server)."""
-    from har.data.video import read_clip
-
     return read_clip(path, frames, (width, height))
 
 

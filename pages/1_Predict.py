@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -30,8 +31,6 @@ def preview_jobs() -> PreviewJobs:
 
 def preview_owner() -> str:
     """This browser session, so previews are made for each session in turn."""
-    import uuid
-
     return st.session_state.setdefault("preview_owner", uuid.uuid4().hex)
 
 
