@@ -109,7 +109,7 @@ def test_one_walk_finds_the_layers_inside_models_wrappers_and_bidirectionals():
             keras.Input((4, 8, 8, 3)),
             layers.TimeDistributed(inner, name="td"),
             layers.TimeDistributed(layers.Flatten(name="flat"), name="td_flat"),
-            layers.Bidirectional(layers.LSTM(3), name="bi"),
+            layers.Bidirectional(layers.LSTM(3, name="rnn"), name="bi"),
             layers.Dense(2, name="out"),
         ]
     )
@@ -117,8 +117,8 @@ def test_one_walk_finds_the_layers_inside_models_wrappers_and_bidirectionals():
     assert names[:4] == ["td", "nested", "inner_conv", "inner_bn"]  # depth first, in order
     assert names[4:6] == ["td_flat", "flat"] and names[-1] == "out"
     assert {n for n in names if n.startswith(("forward", "backward"))} == {
-        "forward_lstm",
-        "backward_lstm",
+        "forward_rnn",
+        "backward_rnn",
     }  # a recurrent layer's cell is part of it, not walked
     assert not any("cell" in n for n in names)
     assert [layer.name for layer in sublayers(model, recursive=False)] == [
