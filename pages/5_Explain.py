@@ -34,7 +34,14 @@ from har.visualization.tables import WHATIF_COLUMNS, whatif_table
 
 
 # Streamlit's caches, keyed by what each result depends on (the predictors themselves are not
-# hashed: their names are). A few entries each, for an hour: a timeline holds its window clips.
+# hashed: their names and files are). A few entries each, for an hour: a timeline holds its
+# window clips. The entries are shared by every session of this server.
+def models_key(predictors: dict) -> tuple:
+    """The models by name and by the file they were loaded from (a model saved again under
+    its name is another model)."""
+    return tuple((name, p.card.keras_sha256) for name, p in predictors.items())
+
+
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
 def cached_timeline(
     path: str,
@@ -42,7 +49,7 @@ def cached_timeline(
     mtime: float,
     window: float,
     stride: float,
-    names: tuple[str, ...],
+    models: tuple,
     _predictors: dict,
 ):
     """The timeline of one version of a file for these models (shared, not copied: its
@@ -105,7 +112,7 @@ def timeline_ui(path: Path, predictors: dict):
     )
     stat = Path(path).stat()
     tl = cached_timeline(
-        str(path), stat.st_size, stat.st_mtime, window, stride, tuple(predictors), predictors
+        str(path), stat.st_size, stat.st_mtime, window, stride, models_key(predictors), predictors
     )
     if Path(path).suffix.lower() in (".mp4", ".webm"):  # ones a browser plays as they are
         with st.columns([1, 1])[0]:
@@ -176,7 +183,7 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
         key="explain_scope",
     )
     stat = Path(path).stat()  # the file's version: a cache entry outlives the session
-    source = (tl.source, stat.st_size, stat.st_mtime, tuple(predictors))
+    source = (tl.source, stat.st_size, stat.st_mtime, models_key(predictors))
     if scope.startswith("Whole"):
         result = predict_video(path, predictors)
         clips = {n: result.clip_for(n).pixels for n in predictors}
