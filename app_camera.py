@@ -27,6 +27,7 @@ from har.data.camera import (
     save_recording,
     suffix_for,
 )
+from har.data.own_datasets import add_recording
 from har.errors import DiskFullError, HarError
 from har.inference import predict_frames
 from har.models.card import trained_on
@@ -92,7 +93,6 @@ def _store(value: dict, data: bytes, rec_id: str) -> Received:
     if context.get("page") != "dataset":
         path = save_recording(data, rec_id, str(value.get("mime", "video/webm")))
         return Received("Recorded.", path=path)
-    from har.data.own_datasets import add_recording
 
     dataset, cls = str(context.get("dataset", "")), str(context.get("class", ""))
     clip = add_recording(

@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import sys
 import threading
+import warnings
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
+from app_camera import live_ui, recording_source_ui
 from har.config import check_data_root, ucf50_dir
+from har.data.samples import list_samples
+from har.data.synthetic.marker import WARNING
+from har.data.ucf import scan
+from har.data.uploads import save_upload
+from har.data.video import enlarge
 from har.errors import HarError
+from har.inference import Predictor
+from har.models.card import describe
+from har.models.registry import DEMO_PAIR, REAL_PAIR, default_models, list_models
 from har.utils.quiet import quiet_native_logs
 from har.utils.text import escape_markdown
 
@@ -68,10 +79,6 @@ def warm_up() -> threading.Thread | None:
 
 def _listed_models() -> tuple[list, list[str]]:
     """The registry's cards, and the warnings (bad cards, name clashes) listing them gave."""
-    import warnings
-
-    from har.models.registry import list_models
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cards = list_models()
@@ -81,8 +88,6 @@ def _listed_models() -> tuple[list, list[str]]:
 @st.cache_resource(show_spinner="Loading models...")
 def load_predictors() -> dict:
     """Every model in the registry, loaded once per process: name -> Predictor."""
-    from har.inference import Predictor
-
     # no TensorFlow import: models cached for LiteRT load without it (har.litert), and
     # har.registry imports it, quietly, for a model that must be converted first
     cards, problems = _listed_models()
@@ -145,8 +150,6 @@ def scan_dataset(root: str):
     """A UCF-shaped folder inside the allowed roots, checked (links included) and scanned
     once a minute: on a UCF101 of 13,320 clips the link check alone is about 90 ms, too much
     for every rerun of every page. A refused folder raises, and is not cached."""
-    from har.data.ucf import scan
-
     return scan(check_data_root(root))
 
 
@@ -157,8 +160,6 @@ def models_ui(key: str, synthetic_clip: bool = False) -> dict:
     the real pair, or for a built-in synthetic clip to the synthetic pair (again each time the
     clip changes kind); shows the synthetic notice for the chosen ones.
     """
-    from har.models.registry import DEMO_PAIR, REAL_PAIR, default_models
-
     loaded = load_predictors()
     for problem in loaded["problems"]:
         st.error(escape_markdown(problem))
@@ -201,8 +202,6 @@ def synthetic_notice(cards) -> None:
 
     Collapsed to one line (it says what matters) so the predictions stay above the fold.
     """
-    from har.data.synthetic.marker import WARNING
-
     names = [c.name for c in cards if c.synthetic]
     if names:
         label = f":material/warning: {', '.join(names)}: trained on synthetic clips, not real video"
@@ -210,10 +209,25 @@ def synthetic_notice(cards) -> None:
             st.markdown(WARNING.format(names=", ".join(names)))
 
 
+def frame_grid_ui(frames, captions=None, size: int = 128, columns: int = 10) -> None:
+    """Frames (the ones a model sees, or drawn over) in rows of `columns`, each enlarged to
+    size x size without smoothing, with an optional caption each."""
+    for row in range(0, len(frames), columns):
+        shown = range(row, min(row + columns, len(frames)))
+        for col, i in zip(st.columns(columns), shown, strict=False):
+            col.image(enlarge(frames[i], size), caption=None if captions is None else captions[i])
+
+
+def skipped_ui(skipped) -> None:
+    """The files a dataset, an evaluation or a run left out, each with its reason."""
+    if skipped:
+        with st.expander(f"{len(skipped)} file(s) skipped: misnamed or undecodable"):
+            rows = [(str(file), reason) for file, reason in skipped]
+            st.dataframe(pd.DataFrame(rows, columns=["file", "reason"]), hide_index=True)
+
+
 def card_summary(card) -> str:
     """The card's one-line summary, as `har models` prints it, in bold where it matters."""
-    from har.models.card import describe
-
     return describe(card, bold=True)
 
 
@@ -247,15 +261,10 @@ def video_source_ui(
     Returns the video's path and, for a gallery clip, its true class. `prefix` keeps the
     widget keys of two pages apart; `labelled` adds "(sample)" to the built-in classes.
     """
-    from har.data.samples import list_samples
-    from har.data.uploads import save_upload
-
     left, middle, right = st.columns(3)
     sources = ["Sample clip", "Upload", "Record"] + (["Live"] if predictors is not None else [])
     choice = left.radio("Video", sources, horizontal=True, key=f"{prefix}source")
     if choice in ("Record", "Live"):  # the camera (app_camera.py)
-        from app_camera import live_ui, recording_source_ui
-
         if choice == "Live":
             live_ui(predictors)
             return None, None

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import streamlit as st
 
-from app_common import FIRST_SAMPLE, card_summary, model_cards, setup_page
+from app_common import FIRST_SAMPLE, card_summary, frame_grid_ui, model_cards, setup_page
 from har.config import SAMPLES_DIR
+from har.data.video import read_clip
 from har.errors import HarError
+from har.models.summary import input_shape, layer_graph, layer_lines, layer_rows
 from har.utils.text import escape_markdown
 
 
 @st.cache_data(show_spinner=False)
 def model_drawing(path: str, mtime: float) -> tuple[str, list[str]]:
     """The model's layers as Graphviz DOT and as words (read from the file, no TensorFlow)."""
-    from har.models.summary import input_shape, layer_graph, layer_lines, layer_rows
-
     rows = layer_rows(path)
     return layer_graph(rows, input_shape(path)), layer_lines(rows)
 
@@ -25,8 +24,6 @@ def model_drawing(path: str, mtime: float) -> tuple[str, list[str]]:
 @st.cache_data(show_spinner=False)
 def sample_frames(path: str, frames: int, width: int, height: int):
     """The frames a model of this input spec sees in one clip (decoded once per server)."""
-    from har.data.video import read_clip
-
     return read_clip(path, frames, (width, height))
 
 
@@ -41,12 +38,7 @@ def frames_ui(card) -> None:
         f"**What it sees**: {frames} frames of {width}x{height}, evenly spaced over the clip "
         f"({sample.stem}, {clip.frame_count} frames: one every {clip.window})."
     )
-    columns = 10
-    for row in range(0, len(clip.pixels), columns):
-        cols = st.columns(columns, gap="small")
-        for col, i in zip(cols, range(row, min(row + columns, len(clip.pixels))), strict=False):
-            big = cv2.resize(clip.pixels[i], (96, 96), interpolation=cv2.INTER_NEAREST)
-            col.image(big, caption=f"#{clip.indices[i]}")
+    frame_grid_ui(clip.pixels, [f"#{i}" for i in clip.indices], size=96)
 
 
 def drawing_ui(card) -> None:

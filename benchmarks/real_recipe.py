@@ -151,7 +151,7 @@ def main() -> int:
         n: prepare_data(args.data, args.classes, "group", args.split_seed, train_frames=n)
         for n in sorted(set(frames.values()) | {SEQUENCE_LENGTH})
     }
-    split = datasets[SEQUENCE_LENGTH].describe()["split"]
+    split = datasets[SEQUENCE_LENGTH].to_dict()["split"]
     print(f"{args.data}: group split seed {args.split_seed}: {split}", flush=True)
     records, open_sets = [], {}
     if args.resume and args.out.exists():

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from pathlib import Path
+
+from har.errors import DatasetError
 
 # Input of both models (paper, section 4): 20 frames, 64x64, RGB, scaled to [0, 1].
 SEQUENCE_LENGTH = 20
@@ -55,8 +59,6 @@ def data_roots() -> list[Path]:
     by default the built-in data's cache, HAR_UCF50_DIR and the home folder of whoever runs it."""
     value = os.environ.get("HAR_DATA_ROOTS")
     if value:
-        from har.errors import DatasetError
-
         roots = [Path(p.strip()).expanduser() for p in value.split(os.pathsep) if p.strip()]
         if not roots:
             raise DatasetError(
@@ -76,8 +78,6 @@ def check_data_root(path: str | Path) -> Path:
     The app lets any browser user type a folder; this keeps them inside what the person
     running the server chose to share (the CLI user has the shell anyway and is not limited).
     """
-    from har.errors import DatasetError
-
     try:
         resolved = Path(path).expanduser().resolve()
         resolved.exists()  # a name too long for the file system fails here, not in a page
@@ -102,8 +102,6 @@ def _inside(path: Path, roots: list[Path]) -> bool:
 def _check_links(folder: Path, roots: list[Path]) -> None:
     """DatasetError if a class folder or a clip (two levels, the UCF layout) is a symbolic
     link that leads outside `roots`: the app would read there through it."""
-    from har.errors import DatasetError
-
     if not folder.is_dir():
         return
     try:
@@ -124,9 +122,6 @@ def _check_links(folder: Path, roots: list[Path]) -> None:
 
 def media_cache_bytes() -> int:
     """The cap of each media cache (uploads, previews): HAR_MEDIA_CACHE_MB, default 2048."""
-    import math
-    import warnings
-
     text = os.environ.get("HAR_MEDIA_CACHE_MB", "2048")
     try:
         megabytes = float(text)

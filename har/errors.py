@@ -23,3 +23,16 @@ class TrainingError(HarError):
 
 class DiskFullError(HarError):
     """The disk (or quota) has no room for what the user asked to store."""
+
+
+class SettingsError(HarError):
+    """A setting is out of range or contradicts another (a window, a stride, their unit)."""
+
+
+class OutputError(HarError):
+    """Where results were asked to go cannot take them: a file where a folder is needed, the
+    wrong kind of file, a device, or a file this program did not write."""
+
+
+class RunError(HarError):
+    """A training run is not there, its id is ambiguous, or it is in no state for the request."""

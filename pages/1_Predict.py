@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
-import cv2
 import streamlit as st
 
-from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
+from app_common import (
+    clip_is_synthetic,
+    frame_grid_ui,
+    models_ui,
+    setup_page,
+    video_source_ui,
+)
 from har.data.previews import PreviewJobs
 from har.data.uploads import forget_upload
 from har.errors import HarError
@@ -25,8 +31,6 @@ def preview_jobs() -> PreviewJobs:
 
 def preview_owner() -> str:
     """This browser session, so previews are made for each session in turn."""
-    import uuid
-
     return st.session_state.setdefault("preview_owner", uuid.uuid4().hex)
 
 
@@ -73,11 +77,10 @@ def frames_ui(result) -> None:
                 f"{clip.seconds_between:.1f} s: an action shorter than that can fall between "
                 "frames. Trim the video to the action for a fairer test."
             )
-        for row in range(0, len(clip.indices), 10):
-            cols = st.columns(10)
-            for col, i in zip(cols, range(row, min(row + 10, len(clip.indices))), strict=False):
-                big = cv2.resize(clip.pixels[i], (128, 128), interpolation=cv2.INTER_NEAREST)
-                col.image(big, caption=f"#{clip.indices[i]} · {clip.times[i]:.2f}s")
+        frame_grid_ui(
+            clip.pixels,
+            [f"#{i} · {t:.2f}s" for i, t in zip(clip.indices, clip.times, strict=True)],
+        )
 
 
 def answer_ui(prediction, card, truth: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_common import models_ui, setup_page
+from app_common import models_ui, setup_page, skipped_ui
 from har.config import PAPER_ACCURACY
 from har.errors import HarError
 from har.evaluation.metrics import format_accuracy
@@ -68,9 +68,7 @@ def report_ui(name: str, card, report: dict, where: str) -> None:
     st.caption(
         f"{where}. Accuracy {format_accuracy(report)}: the interval says how much it could move."
     )
-    if report.get("skipped"):
-        with st.expander(f"{len(report['skipped'])} file(s) skipped: misnamed or undecodable"):
-            st.markdown("\n".join(f"- `{p}`: {why}" for p, why in report["skipped"]))
+    skipped_ui(report.get("skipped"))
     st.plotly_chart(confusion_heatmap(report["confusion"], report["class_names"]), key=f"cm-{name}")
     st.caption("Confusion matrix: clips per true class (rows) and answer (columns).")
     with st.expander("Per class: precision, recall, F1"):

@@ -12,6 +12,8 @@ import streamlit as st
 from app_common import card_summary, forget_models, model_cards, setup_page
 from har.config import check_data_root
 from har.errors import HarError
+from har.models.export import export_model
+from har.models.keras2_import import import_legacy
 from har.utils.files import safe_filename
 from har.utils.text import escape_markdown
 
@@ -64,7 +66,6 @@ def import_ui() -> None:
                 path.write_bytes(upload.getvalue())
             else:
                 path = check_data_root(server_path.strip())
-            from har.models.keras2_import import import_legacy
 
             with st.spinner("Reading the Keras 2 model and checking it..."):
                 card = import_legacy(path, parse_classes(classes), name or None, color)
@@ -89,8 +90,6 @@ def export_errors() -> dict:
 
 def export_zip(name: str, fmt: str) -> bytes:
     """The model exported, checked and zipped with its card and a README (on download)."""
-    from har.models.export import export_model
-
     buffer = io.BytesIO()
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
-import cv2
-import numpy as np
 import streamlit as st
 
-from app_common import clip_is_synthetic, models_ui, setup_page, video_source_ui
+from app_common import (
+    clip_is_synthetic,
+    frame_grid_ui,
+    models_ui,
+    setup_page,
+    video_source_ui,
+)
 from har.errors import HarError
 from har.explain.annotate import annotate_video, timeline_lines, timeline_vtt
 from har.explain.occlusion import OCCLUSION_REPLACEMENT
@@ -28,24 +33,44 @@ from har.visualization.charts import (
 from har.visualization.tables import WHATIF_COLUMNS, whatif_table
 
 
-def cached(name: str, key: tuple, compute):
-    """One result per page kept in the session while its inputs stay the same."""
-    slot = st.session_state.get(name)
-    if slot is None or slot[0] != key:
-        st.session_state[name] = slot = (key, compute())
-    return slot[1]
+# Streamlit's caches, keyed by what each result depends on (the predictors themselves are not
+# hashed: their names and files are). A few entries each, for an hour: a timeline holds its
+# window clips. The entries are shared by every session of this server.
+def models_key(predictors: dict) -> tuple:
+    """The models by name and by the file they were loaded from (a model saved again under
+    its name is another model)."""
+    return tuple((name, p.card.keras_sha256) for name, p in predictors.items())
 
 
-def grid_ui(images, captions=None, columns: int = 10) -> None:
-    for row in range(0, len(images), columns):
-        for k, col in enumerate(st.columns(columns)):
-            i = row + k
-            if i < len(images):
-                col.image(images[i], caption=None if captions is None else captions[i])
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
+def cached_timeline(
+    path: str,
+    size: int,
+    mtime: float,
+    window: float,
+    stride: float,
+    models: tuple,
+    _predictors: dict,
+):
+    """The timeline of one version of a file for these models (shared, not copied: its
+    window clips are decoded when shown)."""
+    bar = st.progress(0.0, "Decoding and predicting every window")
+    result = timeline(
+        Path(path),
+        _predictors,
+        window=window,
+        stride=stride,
+        keep_clips=True,
+        progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0)),
+    )
+    bar.empty()
+    return result
 
 
-def big(frame: np.ndarray, size: int = 128) -> np.ndarray:
-    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_NEAREST)
+@st.cache_data(max_entries=8, ttl=3600, show_spinner="Explaining...")
+def cached_explanations(key: tuple, _predictors: dict, _clips: dict) -> dict:
+    """Occlusion, saliency and what-if of the clips `key` names (scope, source, models)."""
+    return explain_clips(_predictors, _clips)
 
 
 def answer_ui(path: Path, predictors: dict) -> None:
@@ -67,8 +92,6 @@ def answer_ui(path: Path, predictors: dict) -> None:
 
 def annotated_mp4(path: Path, tl) -> bytes:
     """The clip with each model's answer over time drawn on it (for the download button)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         try:
             out = annotate_video(path, Path(tmp) / "answers.mp4", timeline_lines(tl))
@@ -88,22 +111,9 @@ def timeline_ui(path: Path, predictors: dict):
         "Stride (seconds)", 0.1, 60.0, window / 2, 0.1, key="explain_stride"
     )
     stat = Path(path).stat()
-    key = (str(path), stat.st_size, stat.st_mtime, window, stride, tuple(predictors))
-
-    def compute():
-        bar = st.progress(0.0, "Decoding and predicting every window")
-        result = timeline(
-            path,
-            predictors,
-            window=window,
-            stride=stride,
-            keep_clips=True,
-            progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0)),
-        )
-        bar.empty()
-        return result
-
-    tl = cached("explain_timeline", key, compute)
+    tl = cached_timeline(
+        str(path), stat.st_size, stat.st_mtime, window, stride, models_key(predictors), predictors
+    )
     if Path(path).suffix.lower() in (".mp4", ".webm"):  # ones a browser plays as they are
         with st.columns([1, 1])[0]:
             st.video(str(path), subtitles={"Answers": timeline_vtt(tl).encode()})
@@ -154,7 +164,7 @@ def timeline_ui(path: Path, predictors: dict):
         sampling = next(iter(tl.specs.values()))
         frames = tl.clips[sampling][k]
         idx = tl.window_indices(k, sampling[0])
-        grid_ui([big(f) for f in frames], [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
+        frame_grid_ui(frames, [f"#{i} · {i / tl.rate:.2f}s" for i in idx])
         answers = [
             Prediction(m, predictors[m].card.architecture, tl.class_names[m], p[k], 0.0)
             for m, p in tl.probabilities.items()
@@ -172,14 +182,16 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
         horizontal=True,
         key="explain_scope",
     )
+    stat = Path(path).stat()  # the file's version: a cache entry outlives the session
+    source = (tl.source, stat.st_size, stat.st_mtime, models_key(predictors))
     if scope.startswith("Whole"):
         result = predict_video(path, predictors)
         clips = {n: result.clip_for(n).pixels for n in predictors}
-        key = ("video", tl.source, tuple(predictors))
+        key = ("video", *source)
     else:
         clips = {n: tl.clips[p.spec.sampling][k] for n, p in predictors.items()}
-        key = ("window", tl.source, k, tl.window, tl.stride, tuple(predictors))
-    explained = cached("explain_clips", key, lambda: explain_clips(predictors, clips))
+        key = ("window", *source, k, tl.window, tl.stride)
+    explained = cached_explanations(key, predictors, clips)
 
     with st.expander("Which frames mattered"):
         st.markdown(
@@ -187,7 +199,7 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
             f"by the clip's {OCCLUSION_REPLACEMENT}: a tall bar is a frame the answer leans on."
         )
         first = next(iter(explained.values()))
-        grid_ui([big(f) for f in first.pixels], [f"{t}" for t in range(len(first.pixels))])
+        frame_grid_ui(first.pixels, [f"{t}" for t in range(len(first.pixels))])
         st.plotly_chart(occlusion_bars([e.occlusion for e in explained.values()]), key="occlusion")
 
     with st.expander("Which pixels mattered"):
@@ -198,7 +210,7 @@ def explain_ui(path: Path, predictors: dict, tl, k: int) -> None:
         )
         for name, e in explained.items():
             st.markdown(f"*{name}*: {e.saliency.describe()}")
-            grid_ui(
+            frame_grid_ui(
                 [overlay(f, m) for f, m in zip(e.pixels, e.saliency.maps, strict=True)],
                 [f"{t} · w {w:.2f}" for t, w in enumerate(e.saliency.weights)],
             )

@@ -118,6 +118,40 @@ def make_video(tmp_path):
     return make
 
 
+@pytest.fixture
+def isolated_dirs(tmp_path, monkeypatch):
+    """Models and caches in the test's own folder, never the user's."""
+    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
+
+
+@pytest.fixture
+def isolated_app(isolated_dirs, tmp_path, monkeypatch):
+    """The app's folders for one test: its own models and caches, data read from the test's
+    folder only, no UCF folder set."""
+    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
+    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny synthetic dataset (Swing, Punch; 3 groups of 2 clips) in a folder whose name has
+    a space and a non-ASCII letter."""
+    from har.data.synthetic import generate_dataset
+
+    root = tmp_path_factory.mktemp("ds spaces ü")
+    return generate_dataset(root, ["Swing", "Punch"], 3, 2, workers=1, progress=False)
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """The `har` command in this process: (exit code, what it printed, what it said on stderr)."""
+    from har.cli import main
+
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @pytest.fixture(autouse=True)
 def _isolated_runs(tmp_path, monkeypatch):
     """Training runs a test starts go to its own folder, never the user's run list."""

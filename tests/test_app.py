@@ -15,12 +15,7 @@ TIMEOUT = 240
 APP = REPO_ROOT / "streamlit_app.py"  # absolute: AppTest resolves relative paths from tests/
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
-    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_app")  # conftest: the app's folders per test
 
 
 def app() -> AppTest:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app import APP, isolated  # noqa: F401  (isolated: autouse, a folder per test)
+from test_app import APP
 
 from har.data.encode import write_mp4
+
+pytestmark = pytest.mark.usefixtures("isolated_app")  # conftest: the app's folders per test
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from har.cli import main
 from har.data.encode import write_mp4
-from har.errors import HarError, VideoError
+from har.errors import OutputError, VideoError
 from har.inference.folder import RowLog, find_videos, is_archive_target
 
 MODEL = "lrcn-paper4"  # a shipped model: no training needed
@@ -36,10 +36,7 @@ def archive(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # conftest: a folder per test
 
 
 def test_targets_and_output_names(archive, tmp_path):
@@ -49,7 +46,7 @@ def test_targets_and_output_names(archive, tmp_path):
     assert len(find_videos(f"{archive}/a/*.mp4")) == 10
     with pytest.raises(VideoError, match="No video files"):
         find_videos(f"{archive}/*.webm")
-    with pytest.raises(HarError, match=".csv or .jsonl"):
+    with pytest.raises(OutputError, match=".csv or .jsonl"):
         RowLog(tmp_path / "rows.txt", {})
 
 

@@ -38,10 +38,7 @@ def tiny_ucf50(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # conftest: a folder per test
 
 
 def test_help_exits_zero(capsys):

@@ -17,9 +17,12 @@ from test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (server: a fixtu
 
 import har.explain.timeline
 from har.config import REPO_ROOT, SAMPLES_DIR
-from har.data.video import sample_indices
-from har.errors import HarError
+from har.data.video import read_frames, sample_indices
+from har.errors import SettingsError, VideoError
+from har.explain import report as report_module
+from har.explain import timeline as timeline_module
 from har.explain.occlusion import occlusion, occlusion_variants
+from har.explain.report import explain_clips
 from har.explain.saliency import saliency
 from har.explain.timeline import timeline, window_bounds, window_frames
 from har.explain.whatif import WHATIF_NOTE, WHATIF_VARIANTS, whatif, whatif_variants
@@ -62,8 +65,10 @@ def test_window_bounds_at_the_edges():
     assert window_frames(25.0, 2.5) == (62, 31)  # seconds; the stride defaults to half
     assert window_frames(0.0, 2.0, 0.5) == (50, 12)  # fps unknown: 25 assumed
     assert window_frames(30.0, 40, 10, unit="frames") == (40, 10)
-    for bad in (lambda: window_bounds(0, 10, 5), lambda: window_frames(25, -1)):
-        with pytest.raises(HarError):
+    with pytest.raises(VideoError, match="no frames"):
+        window_bounds(0, 10, 5)
+    for bad in (lambda: window_bounds(10, 0, 5), lambda: window_frames(25, -1)):
+        with pytest.raises(SettingsError):
             bad()
 
 
@@ -96,6 +101,10 @@ def test_timeline_samples_each_window_from_one_streaming_decode(
         want = [start + i for i in sample_indices(stop - start, 20)]
         assert tl.window_indices(k, 20) == want
         assert [decoded_index(f) for f in frames[k]] == want
+    # the same pixels as the file's own sampling: one resize (har.data.video.resize) for both
+    first = tl.window_indices(0, 20)
+    found = read_frames(video, {i: {(64, 64)} for i in first})
+    assert np.array_equal(frames[0], np.stack([found[i, (64, 64)] for i in first])[..., ::-1])
     d = json.loads(json.dumps(tl.to_dict()))
     assert [w["start_seconds"] for w in d["windows"]] == [s / 25 for s, _ in expected]
     assert [w["partial"] for w in d["windows"]] == [
@@ -276,13 +285,20 @@ def test_cli_timeline_and_explain_write_what_they_promise(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_explain_page_for_both_models(tmp_path, monkeypatch):
+def test_explain_page_for_both_models(isolated_app, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
-    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
+    calls = {"timeline": 0, "explain": 0}
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(timeline_module, "timeline", counted("timeline", timeline))
+    monkeypatch.setattr(report_module, "explain_clips", counted("explain", explain_clips))
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
     at.switch_page("pages/5_Explain.py").run()
     assert not at.exception and not at.error
@@ -311,10 +327,18 @@ def test_explain_page_for_both_models(tmp_path, monkeypatch):
     assert "white circle" in markdown and "**Change**" in markdown
     videos = at.get("video")  # the player, with the timeline as subtitles
     assert len(videos) == 1 and len(videos[0].proto.subtitles) == 1
+    computed = dict(calls)
+    assert computed["timeline"] == 1 and computed["explain"] >= 1  # what is counted ran
     at.select_slider(key="explain_window_index").set_value(1).run()
     at.radio(key="explain_scope").set_value(at.radio(key="explain_scope").options[1]).run()
     assert not at.exception and not at.error
     assert any(WHATIF_NOTE in i.value for i in at.info)
+    # Streamlit's caches: the timeline is not redone for another window, an explanation not
+    # for a rerun with the same clips
+    assert calls["timeline"] == computed["timeline"]
+    explained = calls["explain"]
+    at.run()
+    assert not at.exception and calls == {**computed, "explain": explained}
 
 
 @pytest.mark.browser

@@ -15,6 +15,7 @@ from har.data.video import read_clip
 from har.models import fast_layers as fast
 from har.models.architectures import build_convlstm, build_lrcn
 from har.models.registry import load_model
+from har.models.walk import sublayers
 
 ATOL = 1e-5
 GRAD_RTOL = 1e-4
@@ -96,6 +97,38 @@ def test_time_distributed_keeps_the_per_step_loop_for_batch_norm_in_training():
     for a, b in zip(quick.weights, stock.weights, strict=True):
         np.testing.assert_allclose(a, b, atol=ATOL)
     np.testing.assert_allclose(quick(x, training=False), stock(x, training=False), atol=ATOL)
+
+
+def test_one_walk_finds_the_layers_inside_models_wrappers_and_bidirectionals():
+    inner = keras.Sequential(
+        [layers.Conv2D(2, 3, name="inner_conv"), layers.BatchNormalization(name="inner_bn")],
+        name="nested",
+    )
+    model = keras.Sequential(
+        [
+            keras.Input((4, 8, 8, 3)),
+            layers.TimeDistributed(inner, name="td"),
+            layers.TimeDistributed(layers.Flatten(name="flat"), name="td_flat"),
+            layers.Bidirectional(layers.LSTM(3, name="rnn"), name="bi"),
+            layers.Dense(2, name="out"),
+        ]
+    )
+    names = [layer.name for layer in sublayers(model)]
+    assert names[:4] == ["td", "nested", "inner_conv", "inner_bn"]  # depth first, in order
+    assert names[4:6] == ["td_flat", "flat"] and names[-1] == "out"
+    assert {n for n in names if n.startswith(("forward", "backward"))} == {
+        "forward_rnn",
+        "backward_rnn",
+    }  # a recurrent layer's cell is part of it, not walked
+    assert not any("cell" in n for n in names)
+    assert [layer.name for layer in sublayers(model, recursive=False)] == [
+        layer.name for layer in model.layers
+    ]
+    # the fast TimeDistributed sees a BatchNormalization however deep it sits
+    deep = fast.TimeDistributed(keras.Sequential([layers.Dense(2), layers.BatchNormalization()]))
+    x = rng_clips(2, (3, 4))
+    deep(x)
+    assert not deep._folds(x, training=True, mask=None) and deep._folds(x, False, None)
 
 
 def test_time_distributed_dropout_drops_every_frame_independently():

@@ -121,16 +121,8 @@ def test_the_default_clip_is_one_both_default_models_get_right():
         assert not answer.uncertain, (name, answer.confidence)
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("HAR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("HAR_DATA_ROOTS", str(tmp_path))
-    monkeypatch.delenv("HAR_UCF50_DIR", raising=False)
-
-
 @pytest.mark.slow
-def test_predict_opens_on_the_default_clip_both_right(isolated):
+def test_predict_opens_on_the_default_clip_both_right(isolated_app):
     from app_common import FIRST_SAMPLE
 
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
@@ -141,7 +133,7 @@ def test_predict_opens_on_the_default_clip_both_right(isolated):
     assert len(answers) == 2 and all("right" in a for a in answers), answers
 
 
-def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated):
+def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated_app):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     assert not at.exception
     shipped = len(list(SHIPPED_MODELS_DIR.glob("*.keras")))
@@ -153,7 +145,7 @@ def test_home_draws_each_models_layers_and_the_frames_it_sees(isolated):
     assert "20 frames of 64x64" in words
 
 
-def test_import_pressed_before_the_file_arrived_waits_for_it(isolated, tmp_path):
+def test_import_pressed_before_the_file_arrived_waits_for_it(isolated_app, tmp_path):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     at.switch_page("pages/4_Models.py").run()
     assert not at.exception
@@ -167,7 +159,7 @@ def test_import_pressed_before_the_file_arrived_waits_for_it(isolated, tmp_path)
     assert at.session_state["import_wanted"] is True  # goes ahead when the file arrives
 
 
-def test_models_export_is_one_download_button(isolated):
+def test_models_export_is_one_download_button(isolated_app):
     at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=120).run()
     at.switch_page("pages/4_Models.py").run()
     assert not at.exception
@@ -288,3 +280,26 @@ def test_three_answers_keep_each_class_name_on_one_line_at_1280(server):  # noqa
         assert len(words) == 3 and all(lines == 1 for _, lines in words), words
         assert any(word == "WalkingWithDog" for word, _ in words), words
         browser.close()
+
+
+def shared_helpers_page():
+    """A page drawing app_common's frame grid and skipped-files list (run by AppTest)."""
+    import numpy as np
+
+    from app_common import frame_grid_ui, skipped_ui
+
+    frame_grid_ui(np.zeros((20, 8, 8, 3), np.uint8), [f"#{i}" for i in range(20)], size=32)
+    skipped_ui([])  # nothing skipped: nothing drawn
+    skipped_ui([("a/v_x.avi", "not a video"), ("b.mp4", "misnamed")])
+
+
+def test_the_frame_grid_and_the_skipped_list_are_drawn_once_for_every_page():
+    at = AppTest.from_function(shared_helpers_page).run()
+    assert not at.exception
+    assert len(at.image) == 20  # two rows of ten, each frame enlarged
+    assert [i.proto.imgs[0].caption for i in at.image][:2] == ["#0", "#1"]
+    assert len(at.expander) == 1 and at.expander[0].label.startswith("2 file(s) skipped")
+    assert at.dataframe[0].value.values.tolist() == [
+        ["a/v_x.avi", "not a video"],
+        ["b.mp4", "misnamed"],
+    ]

@@ -13,7 +13,7 @@ from run_folders import fake_run
 
 import har.training.jobs as jobs
 from har.cli import main
-from har.errors import HarError
+from har.errors import RunError
 from har.training.jobs import get_job, list_jobs
 from har.training.runs import (
     curves_csv,
@@ -51,9 +51,9 @@ def test_runs_with_the_same_name_stay_apart_by_id():
     assert [s.epochs_run["lrcn"] for s in list_runs()] == [5, 2]  # newest first
     assert find_run("20260101-120000-aaaaaa").snapshot().history["lrcn"][-1]["epoch"] == 2
     assert find_run("20260101-120000-b").id.endswith("bbbbbb")  # a unique start of an id
-    with pytest.raises(HarError, match="2 runs have an id starting"):
+    with pytest.raises(RunError, match="2 runs have an id starting"):
         find_run("20260101")
-    with pytest.raises(HarError, match="No run with id 'same'"):
+    with pytest.raises(RunError, match="No run with id 'same'"):
         find_run("same")  # a name is not an id
 
 
@@ -89,13 +89,13 @@ def test_delete_a_finished_run_but_not_a_running_one():
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(running)])
     try:
         (running / "pid").write_text(str(worker.pid))
-        with pytest.raises(HarError, match="still training"):
+        with pytest.raises(RunError, match="still training"):
             delete_run(running.name)
         assert running.exists()
     finally:
         worker.kill()
         worker.wait()
-    with pytest.raises(HarError, match="No run with id"):
+    with pytest.raises(RunError, match="No run with id"):
         delete_run("nope")
 
 

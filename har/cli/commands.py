@@ -1,22 +1,48 @@
-"""The `har` subcommands: each checks its inputs, then imports what it needs and works."""
+"""The `har` subcommands: each checks its inputs, then works (TensorFlow is imported only by
+the code that needs it, so `har --help` and LiteRT predictions start without it)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from har.cli.output import ProgressListener, print_report, report_skipped
-from har.config import SHIPPED_MODELS_DIR
-from har.errors import HarError
+from har.config import SHIPPED_MODELS_DIR, user_models_dir
+from har.data.encode import save_frames
+from har.data.samples import is_builtin_sample
+from har.data.synthetic import generate_dataset
+from har.data.video import read_clip
+from har.errors import HarError, ModelError, OutputError, SettingsError
+from har.explain.report import explain_clips, write_explanation
+from har.explain.timeline import timeline
+from har.inference import folder
+from har.inference.prediction import RUNTIME_NAMES
+from har.inference.predictor import Predictor, load_predictors, predict_video
+from har.models.card import describe, trained_on
+from har.models.export import export_model
+from har.models.keras2_import import import_legacy
+from har.models.registry import (
+    check_name,
+    check_writable,
+    default_models,
+    list_models,
+    save_model,
+    slugify,
+    update_card,
+)
+from har.training import distribute
+from har.training.experiment import calibrate_on, evaluate_on, prepare_data, train_and_evaluate
+from har.training.recipe import TrainConfig
+from har.utils.files import check_input_file, check_writable_folder
 from har.utils.quiet import import_tensorflow
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from har.inference import folder
-    from har.utils.files import check_input_file
-
     many = args.out is not None or folder.is_archive_target(args.video)
     if many:
         videos = folder.plan(args.video, args.out)  # fails in milliseconds too
@@ -24,8 +50,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         check_input_file(args.video)  # a wrong path fails here, in milliseconds
     names = _default_models(args.models, None if many else args.video)
     # no TensorFlow import here: models cached for LiteRT run without it (har.litert)
-    from har.inference.prediction import RUNTIME_NAMES
-    from har.inference.predictor import load_predictors, predict_video
 
     if many:
         return folder.run(videos, load_predictors(names), args.out, args.decoders, args.batch)
@@ -35,7 +59,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
-    from har.models.card import trained_on
 
     clip = result.clip_for()
     note = f" (padded: fewer than {len(clip.indices)} frames)" if clip.padded else ""
@@ -64,14 +87,12 @@ def _default_models(models: list[str] | None, video=None) -> list[str]:
     the synthetic pair (the real pair never saw drawn figures), saying so on stderr."""
     if models:
         return models
-    from har.data.samples import is_builtin_sample
-    from har.models.registry import default_models, list_models
 
     shipped = [c.name for c in list_models() if (SHIPPED_MODELS_DIR / f"{c.name}.keras").exists()]
     synthetic = video is not None and is_builtin_sample(video)
     names = default_models(shipped, synthetic_clip=synthetic)
     if not names:
-        raise HarError("No models found; train one with `har train` or pass --model PATH.")
+        raise ModelError("No models found; train one with `har train` or pass --model PATH.")
     if synthetic:
         print(
             f"A built-in sample (synthetic clip): answered by {', '.join(names)}; "
@@ -82,15 +103,13 @@ def _default_models(models: list[str] | None, video=None) -> list[str]:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    from har.utils.files import check_input_file
-
     check_input_file(args.video)
     (window, unit), stride = args.window, args.stride
     if stride is not None and stride[1] != unit:
-        raise HarError("Give --window and --stride in the same unit (both seconds or both frames).")
+        raise SettingsError(
+            "Give --window and --stride in the same unit (both seconds or both frames)."
+        )
     names = _default_models(args.models, args.video)
-    from har.explain.timeline import timeline
-    from har.inference.predictor import load_predictors
 
     result = timeline(
         args.video,
@@ -106,8 +125,6 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     if args.csv:
-        import csv
-
         rows = result.rows()
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -130,16 +147,12 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from har.utils.files import check_input_file, check_writable_folder
-
     check_input_file(args.video)
     if args.out.exists() and not args.out.is_dir():
-        raise HarError(f"--out {args.out} is a file; give a folder for the explanation files.")
+        raise OutputError(f"--out {args.out} is a file; give a folder for the explanation files.")
     check_writable_folder(args.out)  # before 20 s of work, not after
     names = _default_models(args.models, args.video)
     import_tensorflow()
-    from har.explain.report import explain_clips, write_explanation
-    from har.inference.predictor import load_predictors, predict_video
 
     predictors = load_predictors(names)
     result = predict_video(args.video, predictors)
@@ -160,8 +173,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from har.models.registry import check_name, check_writable, slugify
-    from har.training.recipe import TrainConfig
 
     # Everything a user can get wrong is checked before any frame is extracted.
     config = TrainConfig(
@@ -179,11 +190,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         directory,
         args.overwrite,
     )
-    from har.training import distribute
 
     strategy = distribute.make_strategy(args.strategy)  # before TensorFlow's first op
     import_tensorflow()
-    from har.training.experiment import prepare_data, train_and_evaluate
 
     data = prepare_data(
         args.data,
@@ -221,12 +230,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def save_trained(model, card, directory: Path, overwrite: bool) -> Path:
     """Save a finished run; if its name was taken meanwhile, save under a dated name instead."""
-    import datetime as dt
-    from dataclasses import replace
-
-    from har.config import user_models_dir
-    from har.models.registry import save_model
-
     try:
         return save_model(model, card, directory, overwrite=overwrite)
     except (HarError, OSError) as exc:
@@ -242,9 +245,6 @@ def save_trained(model, card, directory: Path, overwrite: bool) -> Path:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from har.inference.predictor import Predictor
-    from har.training.experiment import evaluate_on, prepare_data
-
     predictor = Predictor.from_registry(args.model_name)
     split = args.split or predictor.card.split.get("mode", "group")
     seed = args.seed if args.seed is not None else predictor.card.split.get("seed", 27)
@@ -276,10 +276,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from har.inference.predictor import Predictor
-    from har.models.registry import update_card
-    from har.training.experiment import calibrate_on, prepare_data
-
     predictor = Predictor.from_registry(args.model_name)
     card = predictor.card
     split = args.split or card.split.get("mode", "group")
@@ -299,9 +295,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from har.models.card import describe
-    from har.models.registry import list_models
-
     cards = list_models()
     if args.json:
         print(json.dumps([card.to_dict() for card in cards], indent=2))
@@ -315,11 +308,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_frames(args: argparse.Namespace) -> int:
-    from har.data.encode import save_frames
-    from har.data.video import read_clip
-
     if args.out.exists() and not args.out.is_dir():
-        raise HarError(f"--out {args.out} is a file; give a folder for the frame images.")
+        raise OutputError(f"--out {args.out} is a file; give a folder for the frame images.")
     clip = read_clip(args.video)
     paths = save_frames(clip, args.out, fmt=args.format)
     print(f"wrote {len(paths)} frames to {args.out} (source frames {clip.indices})")
@@ -327,8 +317,6 @@ def cmd_frames(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from har.data.synthetic import generate_dataset
-
     out = generate_dataset(
         args.out,
         classes=args.classes,
@@ -345,7 +333,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from har.models.keras2_import import import_legacy
 
     card = import_legacy(args.h5, args.classes, name=args.name, color=args.color)
     frames, height, width, _ = card.input_shape
@@ -362,7 +349,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from har.models.export import export_model
 
     path = export_model(args.model_name, args.fmt, args.out)
     print(f"exported {args.model_name} as {args.fmt} to {path}")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm
+
+from har.evaluation.metrics import format_accuracy
+
 
 def report_skipped(data) -> None:
     """One summary line for the files left out, and each with its reason."""
@@ -15,8 +19,6 @@ def report_skipped(data) -> None:
 
 
 def print_report(report, title: str) -> None:
-    from har.evaluation.metrics import format_accuracy
-
     print(f"\n{title}: accuracy {format_accuracy(report)}, macro F1 {report.macro_f1:.3f}")
     flagged = report.flagged
     if flagged:
@@ -39,7 +41,6 @@ class ProgressListener:
         self.bar = None
 
     def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
-        from tqdm import tqdm
 
         self.bar = tqdm(
             desc=f"epoch {epoch + 1}/{total_epochs}", unit="batch", leave=True, dynamic_ncols=True

@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from har.config import runs_dir
+from har.training.runs import curves_csv, find_run, list_runs, settings, summarize
+
 
 def add_parser(sub) -> None:
     """The `runs` subcommand, added to the `har` parser's subcommands."""
@@ -23,9 +26,6 @@ def add_parser(sub) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from har.config import runs_dir
-    from har.training.runs import list_runs
-
     runs = list_runs()
     if not runs:
         print(f"No runs in {runs_dir()}.")
@@ -41,8 +41,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_show(args: argparse.Namespace) -> int:
-    from har.training.runs import curves_csv, find_run, settings, summarize
-
     job = find_run(args.run)
     if args.csv:
         print(curves_csv(job), end="")

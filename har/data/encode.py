@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from har.errors import VideoError
@@ -63,8 +64,6 @@ def save_frames(clip, out_dir: str | Path, fmt: str = "png") -> list[Path]:
     The name carries the position (0..n-1) and the source frame index, so a folder listing
     shows what the models saw. Images of an earlier run in `out_dir` are replaced.
     """
-    import cv2
-
     fmt = fmt.lower().lstrip(".")
     if fmt not in IMAGE_FORMATS:
         raise VideoError(f"Cannot write frames as {fmt!r}; use one of {', '.join(IMAGE_FORMATS)}.")

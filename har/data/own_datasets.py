@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -472,8 +473,6 @@ def _workdir(dataset: OwnDataset) -> Iterator[Path]:
 
 def thumbnail(clip: OwnClip) -> bytes:
     """A JPEG of the clip's middle frame, cached in the dataset's .thumbs folder."""
-    import hashlib
-
     stat = clip.path.stat()
     key = hashlib.sha1(f"{clip.key}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
     return middle_frame_jpeg(clip.path, clip.path.parent.parent / ".thumbs" / f"{key[:20]}.jpg")

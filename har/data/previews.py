@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
+from har.config import cache_dir as default_cache_dir
 from har.config import media_cache_bytes
 from har.data.encode import write_mp4
 from har.errors import VideoError
@@ -60,8 +62,6 @@ def _decoded(source, stream, max_frames: int, max_height: int) -> Iterator[np.nd
     The pixel budget bounds one preview's work: a 4000x4000 upload stops after a few dozen
     frames instead of holding the preview thread for minutes.
     """
-    import cv2
-
     decoded = pixels = 0
     try:
         for frame in source.decode(stream):
@@ -91,8 +91,6 @@ MAX_DECODED_PIXELS = PREVIEW_SECONDS * 30 * 640 * 480
 
 def preview_path(path: str | Path, cache_dir: str | Path | None = None) -> Path:
     """Where the browser preview of `path` is (or will be) cached, keyed by file identity."""
-    from har.config import cache_dir as default_cache_dir
-
     path = Path(path)
     st = path.stat()
     ident = (

@@ -20,7 +20,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 # Below this many frames a file is read sequentially (seeking cannot save much there).
 SEEK_MIN_FRAMES = 1_000
@@ -53,8 +55,6 @@ class StreamIndex:
 
 def index_stream(path: str | Path) -> StreamIndex | None:
     """The stream's timestamps and keyframes by demuxing only; None if seeking is not safe."""
-    import av
-
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -147,9 +147,6 @@ def iter_frames(
 ) -> Iterator[tuple[int, np.ndarray | None]]:
     """(i, BGR frame) for each target in order; (i, None) once if the stream disagrees with
     the index (the caller falls back to a sequential read). `tally` counts frames decoded."""
-    import av
-    from av.video.reformatter import VideoReformatter
-
     by_pts = {p: i for i, p in enumerate(index.pts)}
     wanted_pts = {index.pts[t] for t in targets}
     with av.open(str(path)) as container:

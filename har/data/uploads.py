@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from har.config import media_cache_bytes
+from har.config import cache_dir, media_cache_bytes
 from har.errors import DiskFullError, VideoError
 from har.utils.files import atomic_path, prune, safe_filename, touch
 
@@ -15,8 +15,6 @@ def save_upload(name: str, data: bytes, directory: str | Path | None = None) -> 
 
     Messages and captions then name the user's file, not a hash.
     """
-    from har.config import cache_dir
-
     if not data:
         raise VideoError(f"{name} is empty (0 bytes); upload the video again.")
     folder = Path(directory) if directory is not None else cache_dir() / "uploads"

@@ -198,7 +198,7 @@ def _decode_selected(
             if ok and frame is not None:
                 source_size = (frame.shape[1], frame.shape[0])
                 for size in wanted[count]:
-                    found[count, size] = _resize(frame, size)
+                    found[count, size] = resize(frame, size)
         count += 1
     return found, count, source_size
 
@@ -217,7 +217,7 @@ def read_frames(path: str | Path, wanted: dict[int, set[tuple[int, int]]]) -> di
             index = sampling.index_stream(p)
         result = None
         if index is not None and max(wanted) < index.frame_count:
-            result = sampling.decode_selected(p, index, wanted, _resize)
+            result = sampling.decode_selected(p, index, wanted, resize)
         found = result.found if result is not None else _decode_selected(cap, wanted, True)[0]
     finally:
         cap.release()
@@ -335,7 +335,7 @@ def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> tuple[list |
     wanted.setdefault(index.frame_count - 1, set())  # decoding the last frame proves the count
     result = None
     if sampling.worth_seeking(index, wanted):
-        result = sampling.decode_selected(p, index, wanted, _resize)
+        result = sampling.decode_selected(p, index, wanted, resize)
     if result is None:
         return None, index.frame_count
     clips = _assemble(
@@ -344,9 +344,16 @@ def _read_seeking(p: Path, cap, info: dict, shapes, source: str) -> tuple[list |
     return clips, index.frame_count
 
 
-def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The one resize of every sampled frame, from a file or a camera (same pixels for both)."""
+def resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The one resize of every sampled frame: from a file, a camera or a timeline window (the
+    same pixels for each)."""
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def enlarge(frame: np.ndarray, size: int) -> np.ndarray:
+    """A frame shown size x size for a person, each pixel a square (no smoothing): the small
+    frames a model sees, visible as they are."""
+    return cv2.resize(np.asarray(frame), (size, size), interpolation=cv2.INTER_NEAREST)
 
 
 def _assemble(found, count, shapes, fps, source_size, info, source) -> list[ClipFrames]:
@@ -382,7 +389,7 @@ def sample_frames(
     if not len(frames):
         raise VideoError("No camera frames yet; wait for the camera to start.")
     found = {
-        (i, size): _resize(frames[i], size)
+        (i, size): resize(frames[i], size)
         for i, sizes in _wanted(len(frames), shapes).items()
         for size in sizes
     }

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from har.evaluation.calibration import expected_calibration_error, flagged_rates, reliability
+
 
 @dataclass
 class EvalReport:
@@ -55,13 +57,8 @@ def evaluate_predictions(
 ) -> EvalReport:
     """Metrics of `probabilities` (N, C) against integer labels, classes in output order;
     with a threshold, how often right and wrong answers are flagged uncertain."""
+    # scikit-learn takes about 1 s to import: only when something is scored
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-    from har.evaluation.calibration import (
-        expected_calibration_error,
-        flagged_rates,
-        reliability,
-    )
 
     y_true = np.asarray(y_true, dtype=int)
     y_pred = np.asarray(probabilities).argmax(axis=1) if len(y_true) else np.zeros(0, int)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
+from har.data.encode import write_mp4
+from har.data.video import check_video_file, open_capture
+from har.errors import VideoError
+
 
 def _stamp(seconds: float) -> str:
     ms = max(int(round(seconds * 1000)), 0)
@@ -30,8 +37,6 @@ def timeline_vtt(timeline) -> str:
 
 def timeline_lines(timeline):
     """seconds -> the lines to draw then: each model's answer in the window nearest in time."""
-    import numpy as np
-
     centres = np.asarray(timeline.centres, dtype=float)
     models = list(timeline.probabilities)
     tops = {m: timeline.top_classes(m) for m in models}
@@ -49,12 +54,6 @@ def timeline_lines(timeline):
 def annotate_video(path, out, lines_at, max_seconds: float = 60.0, width: int = 640):
     """An H.264 MP4 of the video (its first `max_seconds`, at most `width` wide) with the
     lines `lines_at(seconds)` gives drawn on a dark band at the bottom of each frame."""
-    import cv2
-
-    from har.data.encode import write_mp4
-    from har.data.video import check_video_file, open_capture
-    from har.errors import VideoError
-
     source = check_video_file(path)
     cap = open_capture(source)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
@@ -84,8 +83,6 @@ def annotate_video(path, out, lines_at, max_seconds: float = 60.0, width: int = 
 
 def _draw(rgb, lines: list[str]):
     """The lines in white on a dark band at the bottom (readable on any footage)."""
-    import cv2
-
     h, w = rgb.shape[:2]
     scale = max(w / 640, 0.35) * 0.55
     step = int(26 * scale / 0.55)

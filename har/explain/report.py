@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.errors import HarError, VideoError
+from har.data.video import enlarge
+from har.errors import OutputError, VideoError
 from har.explain.occlusion import OCCLUSION_REPLACEMENT, Occlusion, occlusion
 from har.explain.saliency import Saliency, overlay, saliency
 from har.explain.whatif import WHATIF_NOTE, WhatIf, whatif
 from har.models.registry import slugify
+from har.utils.files import atomic_path, write_json
 
 
 def frame_grid(images: Sequence[np.ndarray], columns: int = 10, gap: int = 2) -> np.ndarray:
@@ -67,8 +71,6 @@ def explain_clips(predictors: Mapping, clips: Mapping[str, np.ndarray], seed: in
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> Path:
-    from har.utils.files import atomic_path
-
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
     if not ok:
         raise VideoError(f"Could not encode {path.name} as PNG.")
@@ -78,11 +80,6 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:
-    import csv
-    import io
-
-    from har.utils.files import atomic_path
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [])
     writer.writeheader()
@@ -101,11 +98,9 @@ def write_explanation(
 ) -> list[Path]:
     """Write the explanations for a slide: per model a frame grid with saliency overlays
     (PNG), occlusion and what-if as CSV and JSON, and explain.json tying them together."""
-    from har.utils.files import write_json
-
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise HarError(f"--out {out} is a file; give a folder for the explanation files.")
+        raise OutputError(f"--out {out} is a file; give a folder for the explanation files.")
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     occlusion_rows, whatif_rows = [], []
@@ -114,10 +109,8 @@ def write_explanation(
         written.append(
             _write_png(
                 out / f"frames_{slugify(name)}.png",
-                frame_grid(
-                    [cv2.resize(f, (size, size), interpolation=cv2.INTER_NEAREST) for f in frames]
-                ),
-            )  # fmt: skip
+                frame_grid([enlarge(f, size) for f in frames]),
+            )
         )
         written.append(
             _write_png(

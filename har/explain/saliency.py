@@ -7,13 +7,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from har.data.video import enlarge
+from har.models.walk import sublayers
+from har.utils.quiet import import_tensorflow
+
 
 def gradcam_layer(model):
     """The last layer Grad-CAM fits: a TimeDistributed Conv2D, or a ConvLSTM2D returning
     sequences, whose output is per-frame maps (B, T, h, w, C); None when there is none."""
     import keras
 
-    for layer in reversed(_flat_layers(model)):
+    for layer in reversed(sublayers(model, recursive=False)):
         fits = (
             isinstance(layer, keras.layers.TimeDistributed)
             and isinstance(layer.layer, keras.layers.Conv2D)
@@ -26,10 +30,6 @@ def gradcam_layer(model):
         if fits and len(getattr(layer, "output", np.zeros(0)).shape) == 5:
             return layer
     return None
-
-
-def _flat_layers(model) -> list:
-    return list(model.layers)
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _saliency_fn(predictor):
 
     model = predictor.model  # already on har.layers' fast drop-ins: its gradients trace fast
     layer = gradcam_layer(model)
-    layers = _flat_layers(model)
+    layers = sublayers(model, recursive=False)  # called one by one below
     last = layers[-1]
     logits = isinstance(last, keras.layers.Dense) and last.get_config().get("activation") in (
         "softmax",
@@ -129,8 +129,6 @@ def _saliency_fn(predictor):
 def saliency(predictor, pixels: np.ndarray, class_index: int | None = None) -> Saliency:
     """Saliency maps (T, H, W) in [0, 1] for a clip (T, H, W, 3) in the predictor's spec,
     for `class_index` (default: the predicted class)."""
-    from har.utils.quiet import import_tensorflow
-
     tf = import_tensorflow()  # quietly: a Predictor on LiteRT has not imported it yet
     fn, layer, method = _saliency_fn(predictor)
     x = tf.constant(predictor.spec.to_input(np.asarray(pixels)[None]))
@@ -154,7 +152,7 @@ def saliency(predictor, pixels: np.ndarray, class_index: int | None = None) -> S
 
 def overlay(frame: np.ndarray, heat: np.ndarray, size: int = 128, alpha: float = 0.5) -> np.ndarray:
     """An RGB frame upscaled to size x size with a saliency map (in [0, 1]) drawn over it."""
-    big = cv2.resize(np.asarray(frame, np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
+    big = enlarge(np.asarray(frame, np.uint8), size)
     heat = cv2.resize(np.asarray(heat, np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
     color = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_JET)[..., ::-1]
     return cv2.addWeighted(big, 1 - alpha, color, alpha, 0)

@@ -21,9 +21,10 @@ from har.data.video import (
     count_packets,
     open_capture,
     read_header,
+    resize,
     sample_indices,
 )
-from har.errors import HarError, VideoError
+from har.errors import SettingsError, VideoError
 from har.explain.windows import WindowClips
 from har.utils.progress import Progress, reporting
 
@@ -45,7 +46,7 @@ MAX_WINDOWS = 500
 def capped_stride(frame_count: int, window: int, stride: int, max_windows: int) -> int:
     """The smallest stride >= `stride` that gives at most `max_windows` windows."""
     if max_windows < 1:
-        raise HarError("The timeline needs room for at least one window.")
+        raise SettingsError("The timeline needs room for at least one window.")
 
     def fits(s: int) -> bool:
         return len(window_bounds(frame_count, window, s)) <= max_windows
@@ -70,7 +71,7 @@ def window_bounds(frame_count: int, window: int, stride: int) -> list[tuple[int,
     if frame_count <= 0:
         raise VideoError("The video has no frames to slide a window over.")
     if window < 1 or stride < 1:
-        raise HarError("The window and the stride must each be at least one frame.")
+        raise SettingsError("The window and the stride must each be at least one frame.")
     if frame_count <= window:
         return [(0, frame_count)]
     bounds = [(s, s + window) for s in range(0, frame_count - window + 1, stride)]
@@ -85,11 +86,11 @@ def window_frames(
 ) -> tuple[int, int]:
     """(window, stride) in frames from seconds (or frames); the stride defaults to half."""
     if unit not in ("seconds", "frames"):
-        raise HarError(f"Window unit must be 'seconds' or 'frames', not {unit!r}.")
+        raise SettingsError(f"Window unit must be 'seconds' or 'frames', not {unit!r}.")
     stride = window / 2 if stride is None else stride
     for value, what in ((window, "window"), (stride, "stride")):
         if not (math.isfinite(value) and value > 0):
-            raise HarError(f"The {what} must be a positive number, not {value}.")
+            raise SettingsError(f"The {what} must be a positive number, not {value}.")
     rate = fps if fps > 0 else DEFAULT_FPS
     scale = rate if unit == "seconds" else 1.0
     return max(1, round(window * scale)), max(1, round(stride * scale))
@@ -255,7 +256,7 @@ def timeline(
     """
     models = list(predictors.values()) if isinstance(predictors, Mapping) else list(predictors)
     if not models:
-        raise HarError("Pick at least one model for the timeline.")
+        raise SettingsError("Pick at least one model for the timeline.")
     p = check_video_file(path)
     cap = _open_stream(p)
     try:
@@ -338,9 +339,7 @@ def _timeline_pass(p: Path, models, info, count, win, hop, progress, batch_windo
                     ok, frame = cap.retrieve()
                     if ok and frame is not None:
                         for size in wanted[decoded]:
-                            found[decoded, size] = cv2.resize(
-                                frame, size, interpolation=cv2.INTER_AREA
-                            )
+                            found[decoded, size] = resize(frame, size)
                 while next_window < len(bounds) and ready_at[next_window] <= decoded:
                     for (frames, w, h), idx in needs[next_window].items():
                         missing = [i for i in idx if (i, (w, h)) not in found]

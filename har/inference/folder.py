@@ -15,6 +15,9 @@ import io
 import json
 import multiprocessing
 import os
+import stat
+import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -25,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from har.config import VIDEO_EXTENSIONS
-from har.errors import HarError, VideoError
+from har.errors import HarError, OutputError, VideoError
+from har.inference.predictor import decode_video
 from har.utils.progress import Progress, reporting
 
 FORMATS = (".csv", ".jsonl")
@@ -61,8 +65,6 @@ def find_videos(target: str | Path) -> list[Path]:
 
 def _decode(path: str, specs: Sequence) -> tuple[str, dict | None, str]:
     """In a worker process: (path, {sampling: RGB pixels} + facts, "") or (path, None, error)."""
-    from har.inference.predictor import decode_video
-
     try:
         clips = decode_video(path, specs)
     except HarError as exc:
@@ -76,7 +78,6 @@ def _decode(path: str, specs: Sequence) -> tuple[str, dict | None, str]:
 
 def _exit_with_parent(parent: int) -> None:
     """In a worker process: exit when the parent is gone (a killed run leaves no orphans)."""
-    import threading
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -102,18 +103,16 @@ def _record(line: str) -> dict | None:
 
 
 def check_output_file(path: str | Path) -> None:
-    """HarError unless `path` is absent or a regular file (a FIFO or a device would hang or
+    """OutputError unless `path` is absent or a regular file (a FIFO or a device would hang or
     swallow the rows)."""
-    import stat
-
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise HarError(f"--out {path} cannot be used ({exc.strerror}).") from exc
+        raise OutputError(f"--out {path} cannot be used ({exc.strerror}).") from exc
     if not stat.S_ISREG(mode):
-        raise HarError(f"--out {path} is not a regular file (a folder, pipe or device).")
+        raise OutputError(f"--out {path} is not a regular file (a folder, pipe or device).")
 
 
 class RowLog:
@@ -127,7 +126,7 @@ class RowLog:
     def __init__(self, path: str | Path, predictors: dict) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in FORMATS:
-            raise HarError(f"--out must end in .csv or .jsonl, not {self.path.name!r}.")
+            raise OutputError(f"--out must end in .csv or .jsonl, not {self.path.name!r}.")
         self.csv = self.path.suffix.lower() == ".csv"
         self.models = {name: list(p.card.class_names) for name, p in predictors.items()}
         self.columns = ["video", "status", "error", "frame_count", "fps"]
@@ -144,8 +143,8 @@ class RowLog:
         if self.csv and self.path.stat().st_size == 0:
             self._write_line(self._csv_line(self.columns))
 
-    def _not_ours(self, why: str) -> HarError:
-        return HarError(
+    def _not_ours(self, why: str) -> OutputError:
+        return OutputError(
             f"{self.path} {why}; it was left as it is. Give a new --out file (or delete it)."
         )
 
@@ -257,17 +256,15 @@ class ArchiveSummary:
 def plan(target: str | Path, out: str | Path | None) -> list[Path]:
     """The videos to predict, once `out` is known to be a .csv or .jsonl file name."""
     if out is None:
-        raise HarError("A folder or pattern needs --out predictions.csv (or .jsonl).")
+        raise OutputError("A folder or pattern needs --out predictions.csv (or .jsonl).")
     if Path(out).suffix.lower() not in FORMATS or Path(out).is_dir():
-        raise HarError(f"--out must be a .csv or .jsonl file, not {str(out)!r}.")
+        raise OutputError(f"--out must be a .csv or .jsonl file, not {str(out)!r}.")
     check_output_file(out)
     return find_videos(target)
 
 
 def run(videos: Sequence[Path], predictors: dict, out: Path, decoders=None, batch=16) -> int:
     """The CLI's archive mode: predict, list the failures on stderr, print one summary line."""
-    import sys
-
     s = predict_archive(videos, predictors, out, decoders, batch)
     for video, error in s.failed:
         print(f"failed: {video}: {error}", file=sys.stderr)

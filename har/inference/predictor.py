@@ -51,7 +51,7 @@ class Predictor:
     @classmethod
     def from_model(cls, model, card: ModelCard) -> Predictor:
         """A model in memory, on TensorFlow with the fast layers (same weights and maths)."""
-        from har.models.fast_layers import to_fast
+        from har.models.fast_layers import to_fast  # Keras: never on the LiteRT path
 
         fast = to_fast(model)
         return cls(card, tensorflow_runtime(fast, InputSpec.of(card).shape), fast)
@@ -71,7 +71,7 @@ class Predictor:
     @property
     def model(self):
         """The Keras model on the fast layers (gradients for Explain), loaded once."""
-        from har.models.fast_layers import to_fast
+        from har.models.fast_layers import to_fast  # Keras: never on the LiteRT path
 
         if not self._model_is_fast:
             self._model = to_fast(self._model or load_model(self.path)[0])

@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from har.config import INPUT_SHAPE
+from har.errors import ModelError
 from har.models import fast_layers
 
 ARCHITECTURES = ("convlstm", "lrcn")
@@ -76,11 +77,7 @@ def build_model(architecture: str, num_classes: int, fast: bool = True) -> keras
     """Build 'convlstm' or 'lrcn' for `num_classes` outputs (fast layers unless fast=False)."""
     builders = {"convlstm": build_convlstm, "lrcn": build_lrcn}
     if architecture not in builders:
-        from har.errors import ModelError
-
         raise ModelError(f"Unknown architecture {architecture!r}; choose one of {ARCHITECTURES}.")
     if num_classes < 2:
-        from har.errors import ModelError
-
         raise ModelError("A classifier needs at least two classes; pick two or more.")
     return builders[architecture](num_classes, fast=fast)

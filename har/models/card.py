@@ -11,6 +11,8 @@ from pathlib import Path
 
 from har.config import SHIPPED_MODELS_DIR
 from har.errors import ModelError
+from har.evaluation.metrics import format_accuracy
+from har.utils.text import escape_markdown
 
 # What a model may be called: it names files, so letters, digits, '-', '_' and '.'
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -158,9 +160,6 @@ def describe(card: ModelCard, bold: bool = False) -> str:
     With `bold`, markdown for the app: the figures that matter in bold, and everything from
     the card (class names, dataset names) escaped, so it shows as text, never as markup.
     """
-    from har.evaluation.metrics import format_accuracy
-    from har.utils.text import escape_markdown
-
     text = escape_markdown if bold else str
 
     def b(value: str) -> str:
@@ -187,8 +186,6 @@ def describe(card: ModelCard, bold: bool = False) -> str:
 
 def card_markdown(card) -> str:
     """A human-readable model card beside the JSON one (shipped models' <name>.md)."""
-    from har.evaluation.metrics import format_accuracy
-
     test = card.metrics["test"]
     lines = [
         f"# {card.name}",

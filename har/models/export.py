@@ -33,7 +33,7 @@ def export_model(
     """
     if fmt not in FORMATS:
         raise ModelError(f"Export format {fmt!r} is not one of: {', '.join(FORMATS)}.")
-    from har.models.fast_layers import to_stock
+    from har.models.fast_layers import to_stock  # imports Keras
 
     model, card = load_model(name_or_path)
     model = to_stock(model)  # stock Keras layers only: what other tools' loaders know

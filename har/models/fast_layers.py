@@ -15,6 +15,8 @@ import numpy as np
 from keras import layers, ops
 from keras.src.backend import rnn as backend_rnn  # what keras.layers.RNN loops with
 
+from har.models.walk import sublayers
+
 # Layers whose training-mode call mixes samples of a batch (batch statistics, moving
 # averages): folding time into the batch would change them, so they keep the per-step loop.
 _CROSS_SAMPLE_IN_TRAINING = (layers.BatchNormalization,)
@@ -24,10 +26,6 @@ _CROSS_SAMPLE_IN_TRAINING = (layers.BatchNormalization,)
 # ConvLSTM (train step, batch 4, a busy 2-core VM): faster for 4 and 16 filters, mixed for 8,
 # slightly slower for 14; about 1.2x over the whole model.
 BLOCK_DIAGONAL_MAX_CHANNELS = 64
-
-
-def _sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    return [layer, *layer._flatten_layers(include_self=False, recursive=True)]
 
 
 @keras.saving.register_keras_serializable(package="har")
@@ -47,7 +45,8 @@ class TimeDistributed(layers.TimeDistributed):
         if noise_shape is not None and noise_shape[0] is not None:
             return False  # a fixed batch size in the noise shape cannot see B*T
         if training:
-            return not any(isinstance(s, _CROSS_SAMPLE_IN_TRAINING) for s in _sublayers(self.layer))
+            inside = [self.layer, *sublayers(self.layer)]
+            return not any(isinstance(s, _CROSS_SAMPLE_IN_TRAINING) for s in inside)
         return True
 
     def call(self, inputs, training=None, mask=None):

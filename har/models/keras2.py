@@ -27,9 +27,11 @@ import re
 import warnings
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from har.errors import ModelError
+from har.models.walk import sublayers
 
 # Keyword arguments Keras 2 wrote that Keras 3 removed, per layer class.
 REMOVED_ARGS = {
@@ -208,8 +210,6 @@ def _one_line(exc: BaseException) -> str:
 
 def read_h5_config(path: str | Path) -> tuple[dict, dict]:
     """(model_config, attributes) of a Keras .h5 file; ModelError if it is not one."""
-    import h5py
-
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"No file {str(p)!r}; give the path of a Keras .h5 model.")
@@ -296,18 +296,6 @@ def load_keras2(path: str | Path, conversions: list[str] | None = None):
     return model
 
 
-def _sublayers(model):
-    from keras import layers
-
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, layers.Bidirectional):
-            yield layer.forward_layer
-            yield layer.backward_layer
-        elif isinstance(layer, layers.Wrapper):
-            yield layer.layer
-
-
 def _is_hard_sigmoid(fn) -> bool:
     return getattr(fn, "__name__", "") == "hard_sigmoid"
 
@@ -327,7 +315,7 @@ def _fix_hard_sigmoid(model) -> None:
     """
     from keras import layers
 
-    for layer in _sublayers(model):
+    for layer in sublayers(model):
         if isinstance(layer, layers.Wrapper | layers.Bidirectional):
             continue  # its inner layers come next
         cell = getattr(layer, "cell", None)

@@ -22,6 +22,7 @@ from har.models.card import ModelCard
 from har.models.keras2 import load_keras2, read_h5_config
 from har.models.registry import MAX_NAME_LENGTH, check_name, install_model
 from har.utils.files import sha256_file
+from har.utils.versions import library_versions
 
 IMPORTED_NOTE = "imported: trained outside HAR Studio, data and split unknown"
 
@@ -69,7 +70,7 @@ def _signature(model) -> list[tuple]:
 
 def detect_architecture(model) -> tuple[str, bool]:
     """('convlstm' | 'lrcn' | 'other', whether the stack is exactly the paper's table)."""
-    from har.models.architectures import build_model
+    from har.models.architectures import build_model  # imports Keras
 
     kinds = [_kind(layer) for layer in model.layers]
     recurrent = any(k in ("LSTM", "GRU") for k in kinds)
@@ -173,8 +174,6 @@ def import_legacy(
     Nothing is written unless every check passes. `color` is the frame order it was trained
     on: 'bgr' (OpenCV, the tutorial) or 'rgb'.
     """
-    from har.utils.versions import library_versions
-
     path = Path(h5_path)
     class_names = _check_classes(classes)
     color_key = str(color).lower()

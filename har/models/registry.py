@@ -6,10 +6,13 @@ config.user_models_dir() and never replace a shipped one. Loading uses Keras saf
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shutil
+import unicodedata
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +27,7 @@ from har.utils.files import (
     sha256_file,
     write_json,
 )
+from har.utils.quiet import import_tensorflow
 
 INCOMING = ".incoming"  # temp files of saves in progress: never listed, cleaned when stale
 LOCK_FILE = ".registry.lock"  # in INCOMING: held across a save's name check and its writes
@@ -76,8 +80,6 @@ def check_name(name: str, directory: str | Path | None = None, overwrite: bool =
 
 def slugify(text: str, fallback: str = "model") -> str:
     """A valid model name made from any text: ASCII letters, digits, '-', '_' and '.'."""
-    import unicodedata
-
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", ascii_text).strip("-._")
     return slug[:MAX_NAME_LENGTH].rstrip("-._") or fallback
@@ -100,7 +102,7 @@ def save_model(
     The .keras holds stock Keras layers only (the fast layers are swapped back: same weights),
     so every saved model loads in plain Keras, without har.
     """
-    from har.models.fast_layers import to_stock
+    from har.models.fast_layers import to_stock  # imports Keras: listing cards does not
 
     return _write_pair(lambda tmp: to_stock(model).save(tmp), card, card.name, directory, overwrite)
 
@@ -118,8 +120,6 @@ def install_model(
 @contextmanager
 def registry_lock(directory: Path) -> Iterator[None]:
     """Hold the registry folder's lock: one save at a time, across threads and processes."""
-    import fcntl
-
     (directory / INCOMING).mkdir(parents=True, exist_ok=True)
     with open(directory / INCOMING / LOCK_FILE, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -215,10 +215,7 @@ def find_model(name_or_path: str | Path, directories=None) -> tuple[Path, ModelC
 
 def load_model(name_or_path: str | Path, directories=None):
     """(keras.Model, ModelCard) for a registry name or a .keras/.json path."""
-    from har.utils.quiet import import_tensorflow
-
     path, card = find_model(name_or_path, directories)  # a wrong name fails before the import
-    import zipfile
 
     # A .keras file is a zip; a small one can claim gigabytes (a zip bomb), so its declared
     # sizes are checked before Keras unpacks it (zipfile never reads past a declared size).

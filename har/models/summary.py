@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from har.errors import ModelError
@@ -57,8 +58,6 @@ def snake_case(name: str) -> str:
 
 def _params(weights: zipfile.ZipFile) -> dict[str, int]:
     """Weights per layer key of model.weights.h5 (snake_case names), from dataset shapes."""
-    import h5py
-
     counts: dict[str, int] = {}
     with weights.open("model.weights.h5") as raw, h5py.File(raw, "r") as h5:
         layers = h5.get("layers")

@@ -148,6 +148,7 @@ class LiteModel:
 
 class _Interpreter:
     def __init__(self, source: bytes | str | Path, threads: int) -> None:
+        # where LiteRT has no wheel, only a LiteRT model needs it (litert.available() checks)
         from ai_edge_litert.interpreter import Interpreter
 
         self.threads = threads

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from har.errors import TrainingError
+from har.utils.files import atomic_path
 from har.utils.quiet import import_tensorflow
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -155,8 +157,6 @@ class watchdog:
         self._proc = None
 
     def __enter__(self) -> watchdog:
-        import subprocess
-
         args = [sys.executable, "-c", _WATCHER, str(os.getpid()), str(self.seconds), self.message]
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE)
         return self
@@ -201,7 +201,7 @@ def worker_shard(strategy) -> Shard | None:
     return Shard(index, count, is_chief(strategy))
 
 
-def describe(strategy, per_replica_batch: int) -> dict:
+def to_dict(strategy, per_replica_batch: int) -> dict:
     """What a card records: strategy, workers, replicas, per-replica and global batch."""
     if strategy is None:
         return {
@@ -228,7 +228,7 @@ def describe(strategy, per_replica_batch: int) -> dict:
 
 def summary(strategy, per_replica_batch: int) -> str:
     """One line for the terminal: strategy, workers, replicas, global batch, this worker."""
-    d = describe(strategy, per_replica_batch)
+    d = to_dict(strategy, per_replica_batch)
     shard = worker_shard(strategy)
     who = f"; worker {shard.index} of {shard.count}" if shard is not None else ""
     return (
@@ -434,7 +434,6 @@ def dump_weights(model, shard: Shard | None) -> str | None:
     folder = os.environ.get(WEIGHTS_ENV)
     if not folder:
         return None
-    from har.utils.files import atomic_path
 
     index = shard.index if shard is not None else 0
     target = os.path.join(folder, f"worker-{index}.npz")

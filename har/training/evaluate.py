@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
+from har.errors import DatasetError
 from har.training.experiment import evaluate_on, prepare_data
+from har.training.recipe import MAX_SEED
 from har.utils.progress import Progress
 
 CLIPS_PER_GROUP = 2  # fresh synthetic clips: two per group, as many groups as asked
@@ -28,8 +30,6 @@ class EvalSource:
     split: str = "group"
 
     def __post_init__(self) -> None:
-        from har.errors import DatasetError
-        from har.training.recipe import MAX_SEED
 
         if not 0 <= self.seed <= MAX_SEED:  # numpy and TensorFlow refuse others mid-run
             raise DatasetError(f"The seed must be between 0 and {MAX_SEED}, not {self.seed}.")

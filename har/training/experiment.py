@@ -15,6 +15,7 @@ import numpy as np
 
 from har.config import COLOR_ORDER, INPUT_SHAPE, SEQUENCE_LENGTH
 from har.data.frame_cache import FrameCache, load_frames
+from har.data.own_datasets import is_own_dataset
 from har.data.synthetic.marker import CARD_NOTE, is_synthetic
 from har.data.ucf import Dataset, Split, scan, split_clips
 from har.errors import DatasetError, ModelError
@@ -28,6 +29,9 @@ from har.evaluation.calibration import (
     negative_log_likelihood,
 )
 from har.evaluation.metrics import EvalReport, evaluate_predictions
+from har.inference.predictor import Predictor
+from har.models.card import ModelCard
+from har.training import distribute
 from har.utils.progress import Progress
 from har.utils.versions import library_versions
 
@@ -54,12 +58,10 @@ class PreparedData:
     @property
     def kind(self) -> str:
         """The data's kind: "own" (made on Your classes) or "real" (a UCF50-shaped folder)."""
-        from har.data.own_datasets import is_own_dataset
-
         return "own" if is_own_dataset(self.dataset.root) else "real"
 
-    def describe(self) -> dict:
-        """The dataset and split, as recorded in a model card."""
+    def to_dict(self) -> dict:
+        """The dataset and split, as recorded in a model card (JSON-safe)."""
         return {
             "dataset": {
                 "kind": "synthetic" if self.synthetic else self.kind,
@@ -84,6 +86,11 @@ class PreparedData:
                 },
             },
         }
+
+    def describe(self) -> dict:
+        """Kept only for har/training/worker.py, which is being changed elsewhere: use
+        to_dict(). (describe() means words for a person everywhere else in har.)"""
+        return self.to_dict()
 
 
 def _groups(clips) -> dict[str, list[int]]:
@@ -202,10 +209,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
     must end the run in seconds, and the model can be evaluated on its own afterwards.
     With a tf.distribute `strategy`, only the chief tests (a worker returns report None).
     """
-    from har.inference.predictor import Predictor
-    from har.models.card import ModelCard
-    from har.training import distribute
-    from har.training.fit import train_model
+    from har.training.fit import train_model  # TensorFlow: preparing data does not need it
 
     result = train_model(
         data.x_train,
@@ -217,7 +221,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         listener=listener,
         strategy=strategy,
     )
-    described = data.describe()
+    described = data.to_dict()
     training = asdict(result.config)
     training.update(
         recipe_details=result.config.spec.to_dict(),
@@ -226,7 +230,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         stopped_by_user=result.stopped_by_user,
         seconds=round(result.seconds, 1),
         history=result.history,
-        **distribute.describe(strategy, result.config.batch_size),
+        **distribute.to_dict(strategy, result.config.batch_size),
     )
     card = ModelCard(
         name=name,

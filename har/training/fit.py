@@ -21,6 +21,7 @@ from har.data.video import sample_indices
 from har.errors import TrainingError
 from har.models.architectures import build_model
 from har.training.augment import DEFAULT_AUGMENTATION, Augmentation, mixup, training_clip
+from har.training.distribute import fit_distributed
 from har.training.recipe import TrainConfig
 
 
@@ -262,8 +263,6 @@ def train_model(
 
 
 def _train_distributed(x_train, y_train, x_val, y_val, num_classes, config, listener, strategy):
-    from har.training.distribute import fit_distributed
-
     with strategy.scope():
         model = compile_model(build_model(config.architecture, num_classes), config)
         model.optimizer.build(model.trainable_variables)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from har.config import SEQUENCE_LENGTH
 from har.errors import TrainingError
 
 PAPER_EPOCHS = {"convlstm": 50, "lrcn": 70}
@@ -129,8 +130,6 @@ class TrainConfig:
     @property
     def train_frames(self) -> int:
         """Frames to extract per training video: more than the model's for temporal jitter."""
-        from har.config import SEQUENCE_LENGTH
-
         return max(self.spec.dense_frames, SEQUENCE_LENGTH)
 
     def resolved(self) -> TrainConfig:

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from har.errors import HarError
+from har.errors import RunError
 from har.training.jobs import TrainingJob, forget_job, get_job, list_jobs
 
 CURVE_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -126,8 +126,8 @@ def find_run(ref: str) -> TrainingJob:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise HarError(f"{len(matches)} runs have an id starting with {ref!r}; give more of it.")
-    raise HarError(f"No run with id {ref!r}; `har runs` lists them.")
+        raise RunError(f"{len(matches)} runs have an id starting with {ref!r}; give more of it.")
+    raise RunError(f"No run with id {ref!r}; `har runs` lists them.")
 
 
 def settings(job: TrainingJob) -> dict:
@@ -183,8 +183,8 @@ def delete_run(job_id: str) -> None:
     """Delete a finished run's folder (its models too, unless saved to the registry)."""
     job = get_job(job_id)
     if job is None:
-        raise HarError(f"No run with id {job_id!r}.")
+        raise RunError(f"No run with id {job_id!r}.")
     if not job.snapshot().finished:
-        raise HarError("This run is still training: stop it first, then delete it.")
+        raise RunError("This run is still training: stop it first, then delete it.")
     shutil.rmtree(job.dir)
     forget_job(job_id)

@@ -9,12 +9,15 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from har.errors import HarError, VideoError
 
 
 @contextmanager
@@ -82,10 +85,6 @@ def write_json(path: str | Path, data: Any, tmp_dir: str | Path | None = None) -
 
 def check_input_file(path: str | Path, what: str = "video") -> Path:
     """`path` if it is a readable, non-empty regular file; VideoError saying what is wrong."""
-    import stat
-
-    from har.errors import VideoError
-
     p = Path(path)
     if not p.exists():
         raise VideoError(f"No such file: {p}. Check the path or pick the {what} again.")
@@ -126,8 +125,6 @@ def check_writable_folder(
 
     Called before long work, so a wrong --out fails in milliseconds, not after the work.
     """
-    from har.errors import HarError
-
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+from tqdm import tqdm
+
 Progress = bool | Callable[[int, int], None]
 
 
@@ -19,8 +21,6 @@ def reporting(
     """Yield advance(k=1), which moves the bar or calls progress(done, total)."""
     bar = None
     if progress is True:
-        from tqdm import tqdm
-
         bar = tqdm(total=total, initial=done, desc=desc, unit=unit, dynamic_ncols=True)
     count = done
 

@@ -42,6 +42,10 @@ def import_tensorflow(run_op: bool = True):
 
 def quiet_native_logs() -> None:
     """FFmpeg's and OpenCV's own log lines (1 to 61 of them for a broken file) would come
-    before our one-sentence error; they are read when the first capture opens."""
+    before our one-sentence error. FFmpeg's level is read when the first capture opens,
+    OpenCV's when cv2 is imported: if it already is, its level is set directly."""
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and os.environ["OPENCV_LOG_LEVEL"] == "SILENT":
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)

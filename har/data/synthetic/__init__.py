@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from har.config import cache_dir
 from har.data.encode import write_mp4
 from har.data.synthetic.actions import ACTIONS, TRAVELLING, Actor
 from har.data.synthetic.figure import Body
@@ -188,8 +189,6 @@ def cached_dataset(
     progress: Progress = False,
 ) -> Path:
     """A small synthetic set in the cache folder, made on first use (for the app's pages)."""
-    from har.config import cache_dir
-
     key = f"{'-'.join(sorted(classes))}_g{groups}_c{clips_per_group}_s{seed}_{difficulty}"
     root = cache_dir() / "synthetic" / key
     return generate_dataset(
