@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 # The characters that start inline markup: links and images, emphasis, code, HTML and
-# entities, tables, and Streamlit's additions ($math$, :colour[text], :emoji:). Backslash
+# entities, tables, and Streamlit's additions ($math$, :color[text], :emoji:). Backslash
 # escapes are CommonMark's; '-', '.', ',' and the like stay readable.
 _INLINE = re.compile(r"([\\`*_\[\]()<>!$:~|#&{}^])")
 # Any ASCII punctuation opening the text could start a block (a list, a heading, a quote).

@@ -108,7 +108,7 @@ def confusion_heatmap(
             y=list(class_names),
             colorscale="Blues",
             text=confusion,
-            texttemplate="%{text}",  # the count in each cell: colour is not the only carrier
+            texttemplate="%{text}",  # the count in each cell: color is not the only carrier
             textfont=dict(size=LABEL_SIZE),
             hovertemplate="true %{y}, predicted %{x}: %{z} clips<extra></extra>",
             showscale=False,
@@ -248,7 +248,7 @@ def agreement_strip(timeline) -> go.Figure:
             showscale=False,
             hovertext=[text],
             hoverinfo="text",
-            # a mark in each cell too: the meaning is not carried by colour alone
+            # a mark in each cell too: the meaning is not carried by color alone
             text=[["✓" if a else "✗" for a in agree]],
             texttemplate="%{text}",
             textfont=dict(size=16, color="white"),
