@@ -43,7 +43,7 @@ def test_probability_chart_labels_are_readable_at_1280(models):
     assert list(fig.data[0].y) == CLASSES and rows == len(fig.data) * len(CLASSES)
 
 
-def test_agreement_strip_marks_each_window_not_only_by_colour():
+def test_agreement_strip_marks_each_window_not_only_by_color():
     class Timeline:
         probabilities = {"a": np.array([[0.9, 0.1], [0.2, 0.8]]), "b": np.array([[0.6, 0.4]] * 2)}
         centres, duration = [0.5, 1.5], 2.0
