@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,8 +13,13 @@ import pytest
 from har.data.synthetic import generate_dataset
 from har.errors import HarError, ModelError
 from har.models.registry import load_card
-from har.training.jobs import JobSpec, get_job, list_jobs, start_job
+from har.training.events import read_new_events
+from har.training.jobs import STOP_GRACE_SECONDS, JobSpec, get_job, list_jobs, start_job
 from har.training.recipe import TrainConfig
+
+# A Stop must end a run within about 2 s whatever it is doing: the grace period, the kill and
+# the server's end, with room for a loaded machine. A deadline, never a measured duration.
+STOP_DEADLINE = STOP_GRACE_SECONDS + 12
 
 pytestmark = pytest.mark.slow
 
@@ -66,14 +72,38 @@ def test_a_run_trains_in_another_process_reports_and_saves(tiny_synthetic, tmp_p
     assert json.loads(lines[-1])["type"] == "end"
 
 
+def events_of(job) -> list[dict]:
+    events, _, bad = read_new_events(job.dir / "events.jsonl", 0)
+    assert bad == 0
+    return events
+
+
+def assert_ended_cleanly(job, pid: int) -> None:
+    """One end event, the last line; no worker left, not even a zombie; no half-written file."""
+    kinds = [e["type"] for e in events_of(job)]
+    assert kinds.count("end") == 1 and kinds[-1] == "end", kinds
+    assert _gone_or_zombie(pid) == "gone"
+    leftovers = [p.name for p in (job.dir / ".incoming").glob("*") if p.name != ".registry.lock"]
+    assert leftovers == []
+
+
+def wait_for(job, condition, timeout: float = 300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = job.snapshot()
+        if condition(state):
+            return state
+        assert not state.finished, state.error
+        time.sleep(0.05)
+    pytest.fail("the run never got there")
+
+
 def test_stop_ends_the_run_quickly_and_marks_the_model(tiny_synthetic):
     job = start_job(spec(tiny_synthetic, ("lrcn", "convlstm"), epochs=200, patience=200))
-    deadline = time.monotonic() + 300
-    while job.snapshot().history.get("lrcn", []) == [] and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(job, lambda s: s.history.get("lrcn"))
     assert job.snapshot().stage == "training"
     job.stop()
-    state = job.join(timeout=60)  # a deadline, not a timing: 200 epochs would take far longer
+    state = job.join(timeout=STOP_DEADLINE)  # a deadline: 200 epochs would take far longer
     assert state.stage == "stopped", state.error
     assert "convlstm" not in state.reports  # nothing after the stop
     assert state.models["lrcn"]["stopped_by_user"]
@@ -146,7 +176,7 @@ def test_stop_in_the_first_epoch_ends_the_run_without_waiting_for_a_batch(tiny_s
     state = job.snapshot()
     assert state.stage == "training" and state.history["convlstm"] == []
     job.stop()
-    state = job.join(timeout=120)
+    state = job.join(timeout=STOP_DEADLINE)
     assert state.stage == "stopped", state.error
     assert state.models["convlstm"] == {
         "epochs_run": 0,
@@ -155,3 +185,63 @@ def test_stop_in_the_first_epoch_ends_the_run_without_waiting_for_a_batch(tiny_s
         "saved": False,
     }
     assert not (job.dir / "convlstm.keras").exists()
+
+
+def _freeze(pid: int) -> None:
+    """Freeze the worker (its whole process group), as a batch or a validation pass that
+    outlasts the grace period would: it cannot honour the stop file any more."""
+    os.killpg(pid, signal.SIGSTOP)
+
+
+def _assert_best_weights_kept(job, state, arch: str) -> None:
+    model = state.models[arch]
+    assert model["saved"] and model["stopped_by_user"]
+    assert 1 <= model["epochs_run"] <= len(state.history[arch])
+    card = job.model_card(arch)  # the checksum matches: the pair was not cut in half
+    assert card.training["epochs_run"] == model["epochs_run"]
+    assert card.training["stopped_by_user"] and card.metrics == {}
+    assert f"Stopped early by the user after {model['epochs_run']} of 200" in card.notes
+    logged = [h["val_loss"] for h in state.history[arch][: model["epochs_run"]]]
+    assert card.training["history"]["val_loss"] == logged  # the card of those epochs
+
+
+def test_stop_mid_epoch_after_the_first_ends_the_run_with_the_best_weights(tiny_synthetic):
+    job = start_job(spec(tiny_synthetic, epochs=200, patience=200, batch_size=1))
+    pid = int((job.dir / "pid").read_text())
+    wait_for(job, lambda s: len(s.history.get("lrcn", [])) >= 1 and s.epoch >= 1 and s.batch >= 1)
+    _freeze(pid)  # mid-epoch, in a batch that will not end
+    job.stop()
+    state = job.join(timeout=STOP_DEADLINE)
+    assert state.stage == "stopped" and state.message == "Stopped by user", state.error
+    _assert_best_weights_kept(job, state, "lrcn")
+    assert_ended_cleanly(job, pid)
+    assert job.save("lrcn", "kept-from-a-kill").exists()
+
+
+def test_stop_during_validation_ends_the_run_with_the_best_weights(tiny_synthetic):
+    job = start_job(spec(tiny_synthetic, ("convlstm",), epochs=200, patience=200))
+    pid = int((job.dir / "pid").read_text())
+    wait_for(job, lambda s: len(s.history.get("convlstm", [])) >= 1)
+    path, offset, seen = job.dir / "events.jsonl", 0, []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # the last batch's event: validation follows it
+        events, offset, _ = read_new_events(path, offset)
+        seen += events
+        last = seen[-1] if seen else {}
+        if last.get("type") == "batch" and last["batch"] == last["total_batches"]:
+            _freeze(pid)
+            events, offset, _ = read_new_events(path, offset)
+            if not events:  # no epoch event yet: frozen in the validation pass
+                break
+            os.killpg(pid, signal.SIGCONT)  # the epoch ended first: try the next one
+            seen += events
+        time.sleep(0.005)
+    else:
+        pytest.fail("never caught the worker validating")
+    epochs_before = len([e for e in seen if e["type"] == "epoch"])
+    job.stop()
+    state = job.join(timeout=STOP_DEADLINE)
+    assert state.stage == "stopped", state.error
+    assert len(state.history["convlstm"]) == epochs_before  # the frozen epoch never ended
+    _assert_best_weights_kept(job, state, "convlstm")
+    assert_ended_cleanly(job, pid)

@@ -1,6 +1,8 @@
-"""A run's events.jsonl: appended by its worker, read leniently by everyone else.
+"""A run's events.jsonl: appended by one writer at a time, read leniently by everyone else.
 
-One JSON object per line, each line written in one `os.write`, so a reader sees at most an
+The writer is the run's worker; once the server has killed a worker that ignored Stop, and
+the worker is dead, the server appends the run's end (har.training.jobs). One JSON object per
+line, each line written in one `os.write`, so a reader sees at most an
 unterminated last line, which it leaves for later. A damaged line (not JSON, not an object,
 no "type", random bytes) is skipped and counted, never a traceback: one bad line must not
 hide the run list or the runs around it.
@@ -28,6 +30,9 @@ class EventLog:
         line = json.dumps({"type": kind, "t": time.time(), **data}) + "\n"
         with self.lock:
             os.write(self.fd, line.encode())
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def parse_event(line: bytes) -> dict | None:

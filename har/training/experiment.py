@@ -203,7 +203,6 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
     With a tf.distribute `strategy`, only the chief tests (a worker returns report None).
     """
     from har.inference.predictor import Predictor
-    from har.models.card import ModelCard
     from har.training import distribute
     from har.training.fit import train_model
 
@@ -217,6 +216,33 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         listener=listener,
         strategy=strategy,
     )
+    card = model_card(data, result, name, strategy)
+    if result.stopped_by_user or not distribute.is_chief(strategy):
+        return result, None, card
+    raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
+    card.calibration = fit_calibration(raw.predict_batch(data.x_val), data.y_val)
+    test_raw = raw.predict_batch(data.x_test)
+    probabilities = calibrate(test_raw, card.calibration["temperature"])
+    report = evaluate_predictions(
+        data.y_test, probabilities, data.class_names, card.calibration["uncertain_below"]
+    )
+    card.metrics = {"test": report.to_dict()}
+    card.calibration["test"] = calibration_report(
+        test_raw, probabilities, data.y_test, card.calibration["uncertain_below"]
+    )
+    return result, report, card
+
+
+def model_card(data: PreparedData, result, name: str, strategy=None):
+    """The card of a trained model (a TrainResult), untested: metrics and calibration empty.
+
+    A model the user stopped says so in its notes, with the epochs it ran. The worker also
+    writes this card beside each best-so-far checkpoint (har.training.worker), as a stop at
+    that moment would leave it.
+    """
+    from har.models.card import ModelCard
+    from har.training import distribute
+
     described = data.describe()
     training = asdict(result.config)
     training.update(
@@ -250,21 +276,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
             "epochs; the best weights so far were kept; not evaluated on the test split. "
             + card.notes
         ).strip()
-        return result, None, card
-    if not distribute.is_chief(strategy):
-        return result, None, card
-    raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
-    card.calibration = fit_calibration(raw.predict_batch(data.x_val), data.y_val)
-    test_raw = raw.predict_batch(data.x_test)
-    probabilities = calibrate(test_raw, card.calibration["temperature"])
-    report = evaluate_predictions(
-        data.y_test, probabilities, data.class_names, card.calibration["uncertain_below"]
-    )
-    card.metrics = {"test": report.to_dict()}
-    card.calibration["test"] = calibration_report(
-        test_raw, probabilities, data.y_test, card.calibration["uncertain_below"]
-    )
-    return result, report, card
+    return card
 
 
 def fit_calibration(val_probabilities: np.ndarray, y_val: np.ndarray) -> dict:

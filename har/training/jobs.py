@@ -3,12 +3,15 @@
 A run is a folder under runs_dir():
 
     spec.json      what to train (a JobSpec), written before the process starts
-    events.jsonl   what happened, one JSON object per line, appended by the worker only
-                   (har.training.events; the server reads it leniently and never writes it)
+    events.jsonl   what happened, one JSON object per line (har.training.events), appended
+                   by the worker; by the server only to end a run whose worker it killed
+                   after a Stop, once that worker is dead (one writer at a time)
     stop           present once Stop was pressed; the worker checks it every batch
     pid            the worker's process id
     worker.log     the worker's own output (warnings, a traceback if it crashed)
-    <arch>.keras   each trained model, with its card <arch>.json, saved by the worker
+    <arch>.keras   each trained model, with its card <arch>.json, saved by the worker: the
+                   best so far after each epoch, then the final one (atomically, under the
+                   lock in .incoming/, which the server takes before killing the worker)
     tensorboard/   the curves as TensorBoard event files (`tensorboard --logdir runs_dir()`)
 
 The web server only starts the worker (`python -m har.training.worker RUN_DIR`) and reads
@@ -20,6 +23,7 @@ idle core yet yields to the server's predictions; HAR_TRAIN_THREADS caps its thr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
@@ -35,12 +39,16 @@ from pathlib import Path
 
 from har.config import REPO_ROOT, runs_dir
 from har.errors import DatasetError, ModelError, TrainingError
-from har.training.events import read_new_events
+from har.training.events import EventLog, read_new_events
 from har.training.recipe import TrainConfig
-from har.utils.files import write_json
+from har.utils.files import remove_stale_temps, write_json
 
 FINISHED = ("done", "stopped", "failed")
-STOP_GRACE_SECONDS = 10  # after this, a worker that ignored Stop is killed
+# A worker that has not ended this long after Stop (it checks at each batch, which a long
+# validation pass, ConvLSTM's first batch or frame extraction can delay) is killed, and the
+# server ends the run with the best weights the worker checkpointed.
+STOP_GRACE_SECONDS = 1.5
+KILL_LOCK_WAIT = 3.0  # seconds the server waits for a checkpoint being written to be complete
 BATCH_EVENT_INTERVAL = 0.25  # seconds between progress events within an epoch
 
 
@@ -188,8 +196,8 @@ class TrainingJob:
         self.spec = JobSpec.from_dict(json.loads((self.dir / "spec.json").read_text()))
         self._state = JobState()
         self._offset = 0
-        self._ended_by_worker = False
-        self._stop_sent: float | None = None
+        self._ended_on_disk = False  # an end event was read
+        self._enforcer: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --- what the UI calls -------------------------------------------------------------
@@ -201,10 +209,13 @@ class TrainingJob:
             return copy.deepcopy(self._state)
 
     def stop(self) -> None:
-        """Ask the worker to stop; it keeps the best weights so far. Killed if it ignores us."""
+        """Ask the worker to stop; the run ends within about STOP_GRACE_SECONDS either way,
+        with the best weights so far (the worker's own end, or the server's after a kill)."""
         (self.dir / "stop").touch()
         with self._lock:
-            self._stop_sent = self._stop_sent or time.monotonic()
+            if self._enforcer is None:  # watches even if nobody looks at the run any more
+                self._enforcer = threading.Thread(target=self._enforce_stop, daemon=True)
+                self._enforcer.start()
 
     def join(self, timeout: float | None = None) -> JobState:
         """Wait until the run has finished (for tests and scripts); returns the final state."""
@@ -239,7 +250,7 @@ class TrainingJob:
         events, self._offset, bad = read_new_events(self.dir / "events.jsonl", self._offset)
         self._state.damaged_lines += bad
         for event in events:
-            if self._state.finished and self._ended_by_worker:
+            if self._state.finished and self._ended_on_disk:
                 break  # nothing after a run's end changes it
             try:
                 self._apply(event)
@@ -283,14 +294,28 @@ class TrainingJob:
                 raise ValueError(f"unknown end stage {event['stage']!r}")
             s.stage, s.message = event["stage"], str(event.get("message", ""))
             s.error, s.ended = str(event.get("error", "")), event["t"]
-            self._ended_by_worker = True
+            self._ended_on_disk = True
+
+    def _enforce_stop(self) -> None:
+        """After a Stop: wait out the grace period while the worker lives, then end the run."""
+        while _worker_alive(self.id, self.dir) and self._stop_age() <= STOP_GRACE_SECONDS:
+            time.sleep(0.05)
+        self.snapshot()
+
+    def _stop_age(self) -> float:
+        """Seconds since Stop was pressed (from the stop file: a restarted server knows too)."""
+        try:
+            return time.time() - (self.dir / "stop").stat().st_mtime
+        except OSError:
+            return -1.0
 
     def _check_process(self) -> None:
-        """A worker that died without an 'end' event, or ignored Stop, ends the run here."""
+        """A worker that ignored Stop is killed and its run ended; one that died without an
+        'end' event is reported failed."""
         alive = _worker_alive(self.id, self.dir)
-        if alive and self._stop_sent and time.monotonic() - self._stop_sent > STOP_GRACE_SECONDS:
-            _kill_worker(self.id, self.dir)
-            alive = False
+        if alive and self._stop_age() > STOP_GRACE_SECONDS:
+            self._end_stopped_run()
+            return
         if not alive:
             self._read_events()  # the worker may have written its end just now
             if not self._state.finished:
@@ -307,6 +332,74 @@ class TrainingJob:
                     f"its output is in {self.dir / 'worker.log'}."
                 )
                 s.ended = s.ended or _last_write(self.dir)
+
+    def _end_stopped_run(self) -> None:
+        """Kill the worker that ignored Stop, then end its run on disk as stopped.
+
+        The kill waits for the run folder's lock, which the worker holds while it writes a
+        checkpoint: a kill never falls between a model and its card. Only once the worker is
+        dead does the server write, so events.jsonl keeps one writer at a time; an end the
+        worker wrote before it died is kept as it is.
+        """
+        with _run_lock(self.dir):
+            if not _kill_worker(self.id, self.dir):
+                return  # not our worker's process group, or it would not die: write nothing
+            remove_stale_temps(self.dir / ".incoming")  # a write the kill cut short
+            self._read_events()
+            if self._state.finished:
+                return
+            s = self._state
+            log = EventLog(self.dir / "events.jsonl")
+            try:
+                for arch in [a for a in s.history if a not in s.models]:
+                    log.emit("report", arch=arch, report=None, model=self._checkpoint(arch))
+                training = bool(s.history)
+                log.emit(
+                    "end",
+                    stage="stopped",
+                    message="Stopped by user" if training else "Stopped before training began",
+                )
+            finally:
+                log.close()
+            self._read_events()
+
+    def _checkpoint(self, arch: str) -> dict:
+        """What the killed worker left of `arch`: its best-so-far model, if an epoch finished."""
+        from har.models.registry import load_card
+
+        model = {"epochs_run": 0, "stopped_by_user": True, "stopped_early": False, "saved": False}
+        try:
+            card = load_card(self.dir / f"{arch}.keras")
+        except (ModelError, OSError):
+            return model  # no epoch finished: nothing worth keeping
+        return {**model, "epochs_run": int(card.training.get("epochs_run", 0)), "saved": True}
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path):
+    """The run folder's save lock (har.models.registry's, which the worker's saves take),
+    waited for at most KILL_LOCK_WAIT seconds: a worker frozen while holding it is killed
+    anyway."""
+    import fcntl
+
+    from har.models.registry import INCOMING, LOCK_FILE
+
+    (run_dir / INCOMING).mkdir(parents=True, exist_ok=True)
+    with open(run_dir / INCOMING / LOCK_FILE, "a") as handle:
+        deadline = time.monotonic() + KILL_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield
+                    return
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _last_write(run_dir: Path) -> float:
@@ -328,14 +421,35 @@ def _worker_alive(run_id: str, run_dir: Path) -> bool:
     return str(run_dir).encode() in cmdline  # the pid is still our worker, not a reused one
 
 
-def _kill_worker(run_id: str, run_dir: Path) -> None:
+def _kill_worker(run_id: str, run_dir: Path) -> bool:
+    """SIGKILL the worker's process group (start_job made it its leader); True once the
+    worker is dead (and reaped, if this process started it)."""
     try:
-        os.killpg(int((run_dir / "pid").read_text()), signal.SIGKILL)
+        pid = int((run_dir / "pid").read_text())
+        os.killpg(pid, signal.SIGKILL)
     except (OSError, ValueError):
-        pass
+        return False
     proc = _PROCESSES.get(run_id)
     if proc is not None:
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    deadline = time.monotonic() + 30  # another server's child: dead once gone or a zombie
+    while _process_state(pid) not in ("gone", "Z"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _process_state(pid: int) -> str:
+    """A process's state letter from /proc ("R", "S", "Z", ...), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
 
 
 def start_job(spec: JobSpec) -> TrainingJob:
