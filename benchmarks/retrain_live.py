@@ -27,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
 
+from har.training.events import Kind  # noqa: E402
+
 CLASSES = ["WalkingWithDog", "TaiChi"]  # the Retrain page's default two
 SAMPLES = ["Swing (sample)", "TaiChi (sample)"]
 RUNS = Path("/nonexistent")  # the server's HAR_RUNS_DIR, set in main()
@@ -76,7 +78,7 @@ def stop_to_end(runs: Path) -> float:
     """For the newest run: seconds from the Stop flag being written to the run's end event."""
     run = max(p for p in runs.iterdir() if (p / "stop").exists())
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
-    return next(e["t"] for e in events if e["type"] == "end") - (run / "stop").stat().st_mtime
+    return next(e["t"] for e in events if e["type"] == Kind.END) - (run / "stop").stat().st_mtime
 
 
 def predict_once(page, shown: list[str]) -> float:

@@ -197,7 +197,7 @@ def status_ui(job, state) -> None:
     elif state.finished:
         st.success(f"{state.message} in {state.ended - state.started:.0f} s.")
     elif state.stop_requested:
-        st.info("Stopping: the run ends within seconds, keeping the best weights so far.")
+        st.info("Stopping: the run ends within seconds.")
     else:
         st.button("Stop", key=f"rt_stop_{job.id}", on_click=job.stop, icon=":material/stop:")
 

@@ -155,7 +155,7 @@ def test_a_running_run_says_running_and_one_message_after_stop():
         at.button(key=f"rt_stop_{A}").click().run()
         assert (run / "stop").exists()
         messages = [m.value for m in [*at.info, *at.warning] if "Stop" in m.value]
-        assert messages == ["Stopping: the run ends within seconds, keeping the best weights so far."]
+        assert messages == ["Stopping: the run ends within seconds."]
         worker.kill()
         worker.wait()
         at.run()

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from har.config import REPO_ROOT, runs_dir
 from har.errors import DatasetError, ModelError, TrainingError
-from har.training.events import EventLog, read_new_events
+from har.training.events import EventLog, Kind, read_new_events
 from har.training.recipe import TrainConfig
 from har.utils.files import remove_stale_temps, write_json
 
@@ -181,6 +181,69 @@ class JobState:
         return self.message
 
 
+# --- how each kind of event changes a run's state (har.training.events.Kind) ---------------
+def _on_stage(s: JobState, event: dict) -> None:
+    if event["stage"] in FINISHED:
+        raise ValueError("a run ends only with an end event")
+    s.stage, s.message = str(event["stage"]), str(event["message"])
+    if "arch" in event:  # a model's training begins
+        s.architecture, s.total_epochs, s.epoch, s.batch, s.total_batches = (
+            event["arch"],
+            0,
+            0,
+            0,
+            0,
+        )
+        s.history.setdefault(event["arch"], [])
+
+
+def _on_count(s: JobState, event: dict) -> None:
+    s.extract_done, s.extract_total = event["done"], event["total"]
+
+
+def _on_split(s: JobState, event: dict) -> None:
+    s.split = event["split"]
+    s.skipped = [tuple(item) for item in event.get("skipped", [])]
+
+
+def _on_epoch_begin(s: JobState, event: dict) -> None:
+    s.epoch, s.total_epochs, s.batch = event["epoch"], event["total_epochs"], 0
+
+
+def _on_batch(s: JobState, event: dict) -> None:
+    s.batch, s.total_batches = event["batch"], event["total_batches"]
+
+
+def _on_epoch(s: JobState, event: dict) -> None:
+    s.history.setdefault(event["arch"], []).append(event["logs"])
+
+
+def _on_report(s: JobState, event: dict) -> None:
+    if event["report"] is not None:  # None: stopped by the user, not tested
+        s.reports[event["arch"]] = event["report"]
+    s.models[event["arch"]] = event["model"]
+
+
+def _on_end(s: JobState, event: dict) -> None:
+    if event["stage"] not in FINISHED:
+        raise ValueError(f"unknown end stage {event['stage']!r}")
+    s.stage, s.message = event["stage"], str(event.get("message", ""))
+    s.error, s.ended = str(event.get("error", "")), event["t"]
+
+
+_HANDLERS = {
+    Kind.STAGE: _on_stage,
+    Kind.GENERATE: _on_count,
+    Kind.EXTRACT: _on_count,
+    Kind.SPLIT: _on_split,
+    Kind.EPOCH_BEGIN: _on_epoch_begin,
+    Kind.BATCH: _on_batch,
+    Kind.EPOCH: _on_epoch,
+    Kind.REPORT: _on_report,
+    Kind.END: _on_end,
+}
+
+
 # --- the server's side -------------------------------------------------------------------
 _PROCESSES: dict[str, subprocess.Popen] = {}  # workers this process started
 _RUNS: dict[str, TrainingJob] = {}
@@ -259,41 +322,13 @@ class TrainingJob:
         self._state.stop_requested = (self.dir / "stop").exists()
 
     def _apply(self, event: dict) -> None:
-        s, kind = self._state, event["type"]
-        s.started = s.started or event["t"]
-        if kind == "stage":
-            if event["stage"] in FINISHED:
-                raise ValueError("a run ends only with an end event")
-            s.stage, s.message = str(event["stage"]), str(event["message"])
-            if "arch" in event:
-                s.architecture, s.total_epochs, s.epoch, s.batch, s.total_batches = (
-                    event["arch"],
-                    0,
-                    0,
-                    0,
-                    0,
-                )
-                s.history.setdefault(event["arch"], [])
-        elif kind in ("generate", "extract"):
-            s.extract_done, s.extract_total = event["done"], event["total"]
-        elif kind == "split":
-            s.split = event["split"]
-            s.skipped = [tuple(item) for item in event.get("skipped", [])]
-        elif kind == "epoch_begin":
-            s.epoch, s.total_epochs, s.batch = event["epoch"], event["total_epochs"], 0
-        elif kind == "batch":
-            s.batch, s.total_batches = event["batch"], event["total_batches"]
-        elif kind == "epoch":
-            s.history.setdefault(event["arch"], []).append(event["logs"])
-        elif kind == "report":
-            if event["report"] is not None:  # None: stopped by the user, not tested
-                s.reports[event["arch"]] = event["report"]
-            s.models[event["arch"]] = event["model"]
-        elif kind == "end":
-            if event["stage"] not in FINISHED:
-                raise ValueError(f"unknown end stage {event['stage']!r}")
-            s.stage, s.message = event["stage"], str(event.get("message", ""))
-            s.error, s.ended = str(event.get("error", "")), event["t"]
+        kind = event["type"]
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            return  # a kind this version does not know (a newer worker's): nothing to fold in
+        self._state.started = self._state.started or event["t"]
+        handler(self._state, event)
+        if kind == Kind.END:
             self._ended_on_disk = True
 
     def _enforce_stop(self) -> None:
@@ -352,10 +387,10 @@ class TrainingJob:
             log = EventLog(self.dir / "events.jsonl")
             try:
                 for arch in [a for a in s.history if a not in s.models]:
-                    log.emit("report", arch=arch, report=None, model=self._checkpoint(arch))
+                    log.emit(Kind.REPORT, arch=arch, report=None, model=self._checkpoint(arch))
                 training = bool(s.history)
                 log.emit(
-                    "end",
+                    Kind.END,
                     stage="stopped",
                     message="Stopped by user" if training else "Stopped before training began",
                 )

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from har.errors import HarError
-from har.training.events import EventLog
+from har.training.events import EventLog, Kind
 from har.training.jobs import BATCH_EVENT_INTERVAL, JobSpec
 
 
@@ -39,16 +39,16 @@ class _EventListener:
         self.saved_sha = ""  # of the checkpoint's .keras, once one is written
 
     def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
-        self.log.emit("epoch_begin", arch=self.arch, epoch=epoch, total_epochs=total_epochs)
+        self.log.emit(Kind.EPOCH_BEGIN, arch=self.arch, epoch=epoch, total_epochs=total_epochs)
 
     def on_batch_end(self, epoch: int, batch: int, total_batches: int, logs: dict) -> None:
         now = time.monotonic()
         if now - self.last_batch_event >= BATCH_EVENT_INTERVAL or batch + 1 == total_batches:
             self.last_batch_event = now
-            self.log.emit("batch", arch=self.arch, batch=batch + 1, total_batches=total_batches)
+            self.log.emit(Kind.BATCH, arch=self.arch, batch=batch + 1, total_batches=total_batches)
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        self.log.emit("epoch", arch=self.arch, logs={"epoch": epoch + 1, **logs})
+        self.log.emit(Kind.EPOCH, arch=self.arch, logs={"epoch": epoch + 1, **logs})
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         self.tensorboard(epoch + 1, logs)
@@ -128,7 +128,7 @@ def run_worker(run_dir: Path) -> int:
     stop_file = run_dir / "stop"
 
     def set_stage(name: str, message: str, **extra) -> None:
-        log.emit("stage", stage=name, message=message, **extra)
+        log.emit(Kind.STAGE, stage=name, message=message, **extra)
 
     try:
         spec = JobSpec.from_dict(json.loads((run_dir / "spec.json").read_text()))
@@ -141,7 +141,7 @@ def run_worker(run_dir: Path) -> int:
                 spec.classes,
                 groups=spec.synthetic_groups,
                 seed=spec.synthetic_seed,
-                progress=lambda done, total: log.emit("generate", done=done, total=total),
+                progress=lambda done, total: log.emit(Kind.GENERATE, done=done, total=total),
             )
         from har.utils.quiet import import_tensorflow
 
@@ -161,9 +161,9 @@ def run_worker(run_dir: Path) -> int:
             split_mode=spec.split_mode,
             seed=spec.config.seed,
             train_frames=spec.config.train_frames,  # temporal jitter needs more than 20
-            progress=lambda done, total: log.emit("extract", done=done, total=total),
+            progress=lambda done, total: log.emit(Kind.EXTRACT, done=done, total=total),
         )
-        log.emit("split", split=data.describe()["split"], skipped=data.skipped)
+        log.emit(Kind.SPLIT, split=data.describe()["split"], skipped=data.skipped)
         for arch in spec.architectures:
             if stop_file.exists():
                 break
@@ -177,7 +177,7 @@ def run_worker(run_dir: Path) -> int:
 
                 save_model(result.model, replace(card, name=arch), run_dir, overwrite=True)
             log.emit(
-                "report",
+                Kind.REPORT,
                 arch=arch,
                 report=report.to_dict() if report is not None else None,
                 model={
@@ -189,18 +189,18 @@ def run_worker(run_dir: Path) -> int:
             )
         stopped = stop_file.exists()
         log.emit(
-            "end",
+            Kind.END,
             stage="stopped" if stopped else "done",
             message="Stopped by user" if stopped else "Finished",
         )
         return 0
     except HarError as exc:
-        log.emit("end", stage="failed", error=str(exc), message="Failed")
+        log.emit(Kind.END, stage="failed", error=str(exc), message="Failed")
         return 1
     except Exception as exc:  # noqa: BLE001 - the page must get a sentence, not silence
         traceback.print_exc()
         log.emit(
-            "end",
+            Kind.END,
             stage="failed",
             error=f"Training failed unexpectedly: {exc} (details in {run_dir / 'worker.log'})",
             message="Failed",
