@@ -50,8 +50,14 @@ def test_a_run_trains_in_another_process_reports_and_saves(tiny_synthetic, tmp_p
     assert pid != os.getpid()
     state = job.join(timeout=300)
     assert state.stage == "done", state.error
-    # the recipe's temporal jitter: training clips extracted again with 80 frames, last
-    assert state.extract_done == state.extract_total == state.split["train"] < 12
+    # the recipe's temporal jitter: training clips extracted again with 80 frames, counted
+    # on in the one extraction stage (every clip, then each training clip again)
+    assert state.extract_done == state.extract_total == 12 + state.split["train"]
+    stages = [e for e in events_of(job) if e["type"] == "stage"]
+    assert [e["stage"] for e in stages].count("extracting") == 1
+    assert "training clips again at 80, for temporal jitter" in stages[1]["message"]
+    counts = [e["done"] for e in events_of(job) if e["type"] == "extract"]
+    assert counts == sorted(counts) and counts[-1] == state.extract_total  # never back to 0
     assert [h["epoch"] for h in state.history["lrcn"]] == [1, 2]
     assert "val_loss" in state.history["lrcn"][0]
     assert state.total_epochs == 2 and state.total_batches >= 1

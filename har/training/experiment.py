@@ -110,7 +110,8 @@ def prepare_data(
 
     split_mode: "group", "random", or "all" (no training: every clip is a test clip).
     Validation and test clips get the models' 20 frames; training clips `train_frames`
-    evenly spaced frames (more than 20 for a recipe with temporal jitter).
+    evenly spaced frames (more than 20 for a recipe with temporal jitter: a second pass over
+    them, which a callable `progress` sees continue the first one's count).
     Lenient unless `strict`: misnamed and undecodable files are left out and listed in
     PreparedData.skipped; the split then fails only if a class has too few clips left.
     With a har.distribute.Shard, only this worker's share is extracted (see load_shard).
@@ -130,9 +131,16 @@ def prepare_data(
             dataset, split, shard, cache, workers, progress, strict, skipped, train_frames
         )
     everything = split.train + split.val + split.test
+    second_pass = len(split.train) if train_frames != SEQUENCE_LENGTH else 0
+    first_progress, second_progress = _one_count(progress, len(everything), second_pass)
     failures: list = []
     x, y = load_frames(
-        everything, list(dataset.classes), cache, workers, progress, None if strict else failures
+        everything,
+        list(dataset.classes),
+        cache,
+        workers,
+        first_progress,
+        None if strict else failures,
     )
     if failures:  # undecodable clips are found only by decoding: split again without them
         bad = {everything[i].path for i, _ in failures}
@@ -154,10 +162,22 @@ def prepare_data(
     parts = [(x[p], y[p]) for p in picks]
     if train_frames != SEQUENCE_LENGTH and split.train:
         parts[0] = load_frames(
-            split.train, list(dataset.classes), cache, workers, progress, frames=train_frames
+            split.train, list(dataset.classes), cache, workers, second_progress, frames=train_frames
         )
     return PreparedData(
         dataset, split, list(dataset.classes), *(a for pair in parts for a in pair), skipped
+    )
+
+
+def _one_count(progress: Progress, first: int, second: int) -> tuple[Progress, Progress]:
+    """The progress of prepare_data's two passes (every clip at the models' frames, then the
+    training clips again at more, for temporal jitter) as one count 0..first+second for a
+    callable, so a progress bar runs once; a terminal bar (True) shows each pass."""
+    if not callable(progress) or not second:
+        return progress, progress
+    return (
+        lambda done, _total: progress(done, first + second),
+        lambda done, total: progress(first + done, first + total),  # total: undecodable out
     )
 
 

@@ -176,8 +176,8 @@ class JobState:
             if self.total_batches:
                 return f"{where}, batch {self.batch}/{self.total_batches}"
             return f"{where}, building the model and running its first batch"
-        if self.stage == "extracting" and self.extract_total:
-            return f"Extracting frames: {self.extract_done}/{self.extract_total} clips"
+        if self.stage in ("generating", "extracting") and self.extract_total:
+            return f"{self.message}: {self.extract_done}/{self.extract_total}"
         return self.message
 
 

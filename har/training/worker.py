@@ -97,6 +97,19 @@ class _EventListener:
         return self.stop_file.exists()
 
 
+def extracting_message(train_frames: int) -> str:
+    """What the extraction stage does: one pass, or (temporal jitter) a second one over the
+    training clips, which the stage's one count includes."""
+    from har.config import SEQUENCE_LENGTH
+
+    if train_frames == SEQUENCE_LENGTH:
+        return "Extracting frames"
+    return (
+        f"Extracting frames ({SEQUENCE_LENGTH} a clip; the training clips again at "
+        f"{train_frames}, for temporal jitter)"
+    )
+
+
 def _card_maker(data, config, arch: str):
     """(model, epochs run, history) -> the card of a model stopped by the user at that point."""
     from har.training.experiment import model_card
@@ -154,7 +167,7 @@ def run_worker(run_dir: Path) -> int:
             tf.config.threading.set_intra_op_parallelism_threads(int(threads))
         from har.training.experiment import prepare_data, train_and_evaluate
 
-        set_stage("extracting", "Extracting frames")
+        set_stage("extracting", extracting_message(spec.config.train_frames))
         data = prepare_data(
             root,
             spec.classes,
