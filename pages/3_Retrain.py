@@ -76,31 +76,34 @@ def _reset_classes() -> None:
 def settings_ui(running: list) -> JobSpec | None:
     """The new run's settings; a checked JobSpec once the user presses Start, else None."""
     sources, own, root = _sources()
-    source = st.radio("Data", sources, horizontal=True, key="rt_source", on_change=_reset_classes)
+    # laid out in three rows, so Start is above the fold on a 1280x720 screen: the run then
+    # shows at the top of the page, where the user is looking when pressing it
+    left, right = st.columns([2, 3])
+    source = left.radio("Data", sources, horizontal=True, key="rt_source", on_change=_reset_classes)
     available = _classes_of(source, own, root)
     chosen = st.session_state.get("rt_classes")
     if chosen is None or any(c not in available for c in chosen):
         st.session_state["rt_classes"] = available[:2]
-    classes = st.multiselect("Classes (two or more)", available, key="rt_classes")
-    name = st.text_input(
+    classes = right.multiselect("Classes (two or more)", available, key="rt_classes")
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input(
         "Run name (optional)",
         key="rt_name",
         max_chars=60,
-        placeholder="e.g. lrcn baseline, or 'more groups'",
+        placeholder="e.g. lrcn baseline",
         help="Shown in the runs table, so runs can be told apart. Plain text.",
     )
-    c1, c2, c3 = st.columns(3)
-    models = c1.multiselect("Models", ["convlstm", "lrcn"], default=["lrcn"], key="rt_models")
-    recipe = c2.selectbox(
+    models = c2.multiselect("Models", ["convlstm", "lrcn"], default=["lrcn"], key="rt_models")
+    recipe = c3.selectbox(
         "Recipe",
         list(RECIPES),
         index=list(RECIPES).index(DEFAULT_FORM_RECIPE),
         key="rt_recipe",
         help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()),
     )
-    split = c3.radio("Split", ["group", "random"], key="rt_split", horizontal=True)
-    c4, c5, c6 = st.columns(3)
-    epochs = c4.number_input(
+    c4, c5, c6, c7, c8 = st.columns(5)
+    split = c4.radio("Split", ["group", "random"], key="rt_split", horizontal=True)
+    epochs = c5.number_input(
         "Max epochs",
         min_value=1,
         max_value=200,
@@ -108,8 +111,8 @@ def settings_ui(running: list) -> JobSpec | None:
         key="rt_epochs",
         help="The paper: 50 (ConvLSTM), 70 (LRCN), with early stopping.",
     )
-    batch = c5.number_input("Batch size", min_value=1, max_value=64, value=4, key="rt_batch")
-    rate = c6.number_input(
+    batch = c6.number_input("Batch size", min_value=1, max_value=64, value=4, key="rt_batch")
+    rate = c7.number_input(
         "Learning rate",
         min_value=0.00001,
         max_value=0.1,
@@ -120,13 +123,13 @@ def settings_ui(running: list) -> JobSpec | None:
     )
     groups = None
     if source == SYNTHETIC:
-        groups = st.slider(
-            "Synthetic groups per class",
+        groups = c8.slider(
+            "Groups per class",
             3,
             25,
             DEFAULT_GROUPS,
             key="rt_groups",
-            help="Two clips per group; more groups take longer.",
+            help="Synthetic groups of two clips each; more groups take longer.",
         )
     confirmed = True
     if running:
@@ -216,6 +219,8 @@ def progress_ui(job) -> None:
         st.progress(within, state.progress_line())
     elif not state.finished:
         st.progress(0.0, state.progress_line())
+    if not state.finished:
+        status_ui(job, state)  # Stop beside the progress, above the fold
     if state.split:
         s = state.split
         st.caption(
@@ -242,7 +247,8 @@ def progress_ui(job) -> None:
                 confusion_heatmap(report["confusion"], report["class_names"]),
                 key=f"cm-{job.id}-{arch}",
             )
-    status_ui(job, state)
+    if state.finished:
+        status_ui(job, state)
 
 
 @st.fragment(run_every=1.0)
@@ -387,16 +393,25 @@ st.markdown(
     "below, to compare with the next run."
 )
 jobs = list_jobs()
-watch_box = st.container()  # a run in progress shows here, above the form
-with st.container(border=True):
-    st.subheader("Start a new run")
+running = [j for j in jobs if not j.snapshot().finished]
+watch_box = st.container()  # a run in progress shows here, at the top, above the form
+# While a run trains, its progress and curves are what the page is about: the form folds away
+# (a new label, so the expander is drawn anew, folded), one click from starting another run.
+form_box = (
+    st.expander("Start another run", icon=":material/add:")
+    if running
+    else st.container(border=True)
+)
+with form_box:
+    if not running:
+        st.subheader("Start a new run")
     try:
-        new_spec = settings_ui([j for j in jobs if not j.snapshot().finished])
+        new_spec = settings_ui(running)
         if new_spec is not None:
             started = start_job(new_spec)
             st.query_params["job"] = started.id
             st.session_state["rt_run"] = started.id
-            jobs = list_jobs()
+            st.rerun()  # drawn again with the run at the top and the form folded
     except HarError as exc:
         st.error(escape_markdown(exc))
 

@@ -172,9 +172,17 @@ def runs_listed(page) -> int:
     """How many runs the Retrain page's run picker offers (opened, counted, closed)."""
     from playwright.sync_api import expect
 
-    page.get_by_test_id("stSelectbox").filter(has_text="Run on display").click()
+    picker = page.get_by_role("combobox", name="Run on display")
     options = page.get_by_role("option")
-    expect(options.first).to_be_visible(timeout=10_000)
+    deadline = time.monotonic() + 60
+    while not options.first.is_visible():  # a rerun redrawing the picker may close it: again
+        assert time.monotonic() < deadline, "the run picker never opened"
+        page.keyboard.press("Escape")
+        picker.click()
+        try:
+            expect(options.first).to_be_visible(timeout=3_000)
+        except AssertionError:
+            continue
     count = options.count()
     page.keyboard.press("Escape")
     return count
@@ -198,6 +206,13 @@ def loss_points(page) -> int:
     return charts.first.locator("g.trace.scatter").first.locator("path.point").count()
 
 
+def name_run(page, name: str) -> None:
+    """Type the new run's name (Enter commits it, as a user tabbing away would)."""
+    box = page.get_by_role("textbox", name="Run name (optional)")
+    box.fill(name)
+    box.press("Enter")
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_retrain_live_while_the_page_stays_open(server, tmp_path):
@@ -210,7 +225,8 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         student.goto(f"{server}/Predict", timeout=60_000)
         expect(answer_headings(student)).to_have_count(2, timeout=180_000)
 
-        teacher = browser.new_page(viewport={"width": 1400, "height": 1600})
+        # a laptop's screen: what Start changes must show without scrolling
+        teacher = browser.new_page(viewport={"width": 1280, "height": 720}, accept_downloads=True)
         teacher.goto(f"{server}/Retrain", timeout=60_000)
         expect(teacher.get_by_text("Start a new run")).to_be_visible(timeout=120_000)
         expect(teacher.get_by_text("No runs yet")).to_be_visible()
@@ -229,8 +245,12 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         batch = teacher.get_by_role("spinbutton", name="Batch size")
         batch.fill("1")  # more steps an epoch: each epoch lasts long enough to watch
         batch.press("Enter")
-        teacher.wait_for_timeout(500)
+        name_run(teacher, "first run")
         teacher.get_by_role("button", name="Start training").click()
+        # the run's progress shows where the user looks: the form folds, the run is on top
+        expect(teacher.get_by_test_id("stProgress").first).to_be_in_viewport(timeout=60_000)
+        expect(teacher.get_by_text("Start another run", exact=True)).to_be_visible()
+        wait_for_text(teacher, "first run · run ", 30)  # the settings typed were the run's
 
         # the loss chart grows while the teacher's page stays open, then the run finishes
         seen, deadline, predicted_while_training = [], time.monotonic() + 600, False
@@ -261,7 +281,10 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         assert "epoch 1/0" not in visible_text(teacher)
 
         # a second run, stopped with Stop: it says so within 5 s
+        name_run(teacher, "second run")
         teacher.get_by_role("button", name="Start training").click()
+        expect(teacher.get_by_test_id("stProgress").first).to_be_in_viewport(timeout=60_000)
+        wait_for_text(teacher, "second run · run ", 30)
         expect(teacher.get_by_role("button", name="Stop")).to_be_visible(timeout=180_000)
         wait_for_text(teacher, "epoch 2/3, batch", 180)  # one epoch done: a model to keep
         teacher.get_by_role("button", name="Stop").click()
