@@ -24,6 +24,7 @@ from har.training.runs import (
     delete_run,
     differing_settings,
     display_name,
+    file_stem,
     summarize,
 )
 from har.utils.text import escape_markdown, plural
@@ -170,6 +171,15 @@ def run_label(summary) -> str:
     return " · ".join(p for p in parts if p) + f" · {summary.id[-6:]}"
 
 
+def png_button(filename: str) -> dict:
+    """A chart's toolbar always shown, its camera button saving `filename`.png (2x scale)."""
+    return {
+        "displayModeBar": True,
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+
+
 def status_badge(status: str) -> None:
     icon, color = STATUS_BADGES.get(status, STATUS_BADGES["running"])
     st.badge(status, icon=icon, color=color)
@@ -228,14 +238,19 @@ def progress_ui(job) -> None:
             f"{s['test']} test clips"
         )
     skipped_ui(state.skipped)
+    stem = file_stem(job)
     for arch, history in state.history.items():
         st.markdown(f"**{arch.upper()}**")
         # drawn (empty) from the start of training, so the first epoch's point appears at
         # once instead of after the browser has loaded the chart library
         if history or (arch == state.architecture and state.stage == "training"):
             left, right = st.columns(2)
-            left.plotly_chart(training_curves(history, "loss"), key=f"loss-{job.id}-{arch}")
-            right.plotly_chart(training_curves(history, "accuracy"), key=f"acc-{job.id}-{arch}")
+            for box, metric in ((left, "loss"), (right, "accuracy")):
+                box.plotly_chart(
+                    training_curves(history, metric),
+                    key=f"{metric[:4]}-{job.id}-{arch}",
+                    config=png_button(f"{stem}-{arch}-{metric}"),
+                )
         if arch in state.reports:
             report = state.reports[arch]
             st.markdown(
@@ -246,6 +261,7 @@ def progress_ui(job) -> None:
             st.plotly_chart(
                 confusion_heatmap(report["confusion"], report["class_names"]),
                 key=f"cm-{job.id}-{arch}",
+                config=png_button(f"{stem}-{arch}-confusion"),
             )
     if state.finished:
         status_ui(job, state)
@@ -375,8 +391,13 @@ def compare_ui(jobs, summaries) -> None:
             suffix = f" {arch.upper()}" if len(history) > 1 else ""
             series.append((labels[job.id] + suffix, logs))
     left, right = st.columns(2)
-    left.plotly_chart(overlaid_curves(series, "loss"), key="rt_cmp_loss")
-    right.plotly_chart(overlaid_curves(series, "accuracy"), key="rt_cmp_acc")
+    stem = "compare-" + "-".join(j.id[-6:] for j in chosen)
+    for box, metric in ((left, "loss"), (right, "accuracy")):
+        box.plotly_chart(
+            overlaid_curves(series, metric),
+            key=f"rt_cmp_{metric[:4]}",
+            config=png_button(f"{stem}-{metric}"),
+        )
     differ = differing_settings(chosen)
     if differ:
         table = pd.DataFrame(differ).rename(columns=labels).set_index("setting").astype(str)

@@ -213,6 +213,21 @@ def name_run(page, name: str) -> None:
     box.press("Enter")
 
 
+def download_png(page, chart, folder: Path) -> Path:
+    """Click a Plotly chart's camera button; the downloaded file, checked to be a real PNG."""
+    chart.scroll_into_view_if_needed()
+    chart.hover()  # (the toolbar is always shown; hovering is what a user does anyway)
+    with page.expect_download(timeout=60_000) as info:
+        chart.locator('.modebar-btn[data-title^="Download plot"]').click()
+    download = info.value
+    path = folder / download.suggested_filename
+    download.save_as(path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]  # the PNG signature
+    assert 5_000 < len(data) < 5_000_000, len(data)  # a drawn chart, not an empty image
+    return path
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_retrain_live_while_the_page_stays_open(server, tmp_path):
@@ -296,6 +311,26 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         wait_for_text(teacher, "stopped after 1 epoch,", 5)  # its best weights kept, untested
         assert "Finished in" not in visible_text(teacher)
         assert runs_listed(teacher) == 2
+
+        # the run's loss chart saves as a PNG named after the run, from the chart's camera
+        png = download_png(teacher, teacher.get_by_test_id("stPlotlyChart").first, tmp_path)
+        assert png.name.startswith("second-run-") and png.name.endswith("-convlstm-loss.png")
+
+        # both runs compared: each run's curves drawn in the overlaid charts, named in the legend
+        compare = teacher.get_by_test_id("stMultiSelect").filter(has_text="Compare runs")
+        for name in ("first run", "second run"):
+            compare.locator("input").click()
+            compare.locator("input").fill(name)
+            compare.locator("input").press("Enter")
+        teacher.keyboard.press("Escape")
+        overlaid = teacher.get_by_test_id("stPlotlyChart").filter(has_text="train solid")
+        expect(overlaid).to_have_count(2, timeout=60_000)
+        legend = overlaid.first.locator("text.legendtext")
+        expect(legend.filter(has_text="first run")).to_have_count(2)  # train and validation
+        expect(legend.filter(has_text="second run")).to_have_count(2)
+        assert overlaid.first.locator("g.trace.scatter").count() == 4
+        png = download_png(teacher, overlaid.first, tmp_path)
+        assert png.name.startswith("compare-") and png.name.endswith("-loss.png")
 
         # leave through the sidebar and come back: both runs are still listed
         teacher.get_by_test_id("stSidebar").get_by_role("link", name="Home").click()

@@ -194,3 +194,12 @@ def test_the_nine_event_kinds_are_written_and_folded_in_by_one_definition(tmp_pa
     (run / "events.jsonl").write_text("\n".join(lines) + "\n")
     state = get_job(run.name).snapshot()
     assert state.stage == "done" and len(state.history["lrcn"]) == 2 and state.damaged_lines == 0
+
+
+def test_a_runs_exported_files_are_named_by_a_slug_of_its_name_and_its_id():
+    from har.training.runs import file_stem
+
+    named = fake_run("20260101-120000-aaaaaa", name="**bold** <b>first</b> ../x")
+    unnamed = fake_run("20260101-120000-bbbbbb")
+    assert file_stem(get_job(named.name)) == "bold-b-first-b-..-x-aaaaaa"  # no "/", no markup
+    assert file_stem(get_job(unnamed.name)) == "lrcn-paper-bbbbbb"  # models and recipe

@@ -72,6 +72,14 @@ def display_name(job: TrainingJob) -> str:
     return spec.name or f"{'+'.join(spec.architectures)} {spec.config.recipe}"
 
 
+def file_stem(job: TrainingJob) -> str:
+    """A file name for what a run exports (a chart's PNG): its name as a slug, then its id's
+    end, which two runs of one name do not share."""
+    from har.models.registry import slugify
+
+    return f"{slugify(display_name(job), 'run')}-{job.id[-6:]}"
+
+
 def data_label(job: TrainingJob) -> str:
     spec = job.spec
     if spec.synthetic_groups:
