@@ -453,6 +453,8 @@ def _worker_alive(run_id: str, run_dir: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return False
+    if not cmdline:  # a zombie, or a process still in exec (its arguments not yet mapped)
+        return _process_state(pid) not in ("gone", "Z")
     return str(run_dir).encode() in cmdline  # the pid is still our worker, not a reused one
 
 
