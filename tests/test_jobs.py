@@ -215,6 +215,9 @@ def test_stop_mid_epoch_after_the_first_ends_the_run_with_the_best_weights(tiny_
     job = start_job(spec(tiny_synthetic, epochs=200, patience=200, batch_size=1))
     pid = int((job.dir / "pid").read_text())
     wait_for(job, lambda s: len(s.history.get("lrcn", [])) >= 1 and s.epoch >= 1 and s.batch >= 1)
+    # it yields the CPU to the server: nice 10, and so does its autogroup (its own session's)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+    assert Path(f"/proc/{pid}/autogroup").read_text().split()[-1] == "10"
     _freeze(pid)  # mid-epoch, in a batch that will not end
     job.stop()
     state = job.join(timeout=STOP_DEADLINE)
@@ -250,4 +253,16 @@ def test_stop_during_validation_ends_the_run_with_the_best_weights(tiny_syntheti
     assert state.stage == "stopped", state.error
     assert len(state.history["convlstm"]) == epochs_before  # the frozen epoch never ended
     _assert_best_weights_kept(job, state, "convlstm")
+    assert_ended_cleanly(job, pid)
+
+
+def test_stop_while_extracting_frames_ends_the_run_before_training(tiny_synthetic):
+    job = start_job(spec(tiny_synthetic, epochs=200, patience=200))
+    pid = int((job.dir / "pid").read_text())
+    wait_for(job, lambda s: s.stage in ("preparing", "extracting"))
+    _freeze(pid)  # loading TensorFlow or extracting: no batch, no check of the stop file
+    job.stop()
+    state = job.join(timeout=STOP_DEADLINE)
+    assert state.stage == "stopped" and state.message == "Stopped before training began"
+    assert state.models == {} and state.history == {}
     assert_ended_cleanly(job, pid)
