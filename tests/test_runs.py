@@ -179,8 +179,9 @@ def test_a_damaged_spec_leaves_the_run_out_not_the_list():
 
 def test_the_nine_event_kinds_are_written_and_folded_in_by_one_definition(tmp_path):
     from har.training.events import EventLog, Kind, read_new_events
+    from har.training.state import HANDLERS
 
-    assert len(Kind) == 9 and set(jobs._HANDLERS) == set(Kind)  # each kind has its handler
+    assert len(Kind) == 9 and set(HANDLERS) == set(Kind)  # each kind has its handler
     log = EventLog(tmp_path / "events.jsonl")
     log.emit(Kind.SPLIT, split={"mode": "group"}, skipped=[])
     with pytest.raises(ValueError):

@@ -89,7 +89,9 @@ class _ListenerCallback(keras.callbacks.Callback):
         improved = val_loss < self.best_val_loss  # never for NaN
         if improved:
             self.best_val_loss = val_loss
-        self.listener.on_checkpoint(epoch, self.model, improved)
+        checkpoint = getattr(self.listener, "on_checkpoint", None)  # listeners may be duck-typed
+        if checkpoint is not None:
+            checkpoint(epoch, self.model, improved)
 
 
 def _floats(logs) -> dict:
