@@ -69,8 +69,9 @@ def start_run(page, url: str, model: str, epochs: int) -> float:
     runs = len(list(RUNS.iterdir())) if RUNS.is_dir() else 0
     clicked = time.perf_counter()
     page.get_by_role("button", name="Start training").click()
-    wait_text(page, f"Runs ({runs + 1})")  # the new run is listed, and shown (it is running)
-    page.get_by_role("button", name="Stop").wait_for(timeout=120_000)
+    while (len(list(RUNS.iterdir())) if RUNS.is_dir() else 0) <= runs:  # the new run's folder
+        time.sleep(0.05)
+    page.get_by_role("button", name="Stop").wait_for(timeout=120_000)  # shown, and running
     return clicked
 
 
