@@ -27,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
 
+from har.training.events import Kind  # noqa: E402
+
 CLASSES = ["WalkingWithDog", "TaiChi"]  # the Retrain page's default two
 SAMPLES = ["Swing (sample)", "TaiChi (sample)"]
 RUNS = Path("/nonexistent")  # the server's HAR_RUNS_DIR, set in main()
@@ -67,8 +69,9 @@ def start_run(page, url: str, model: str, epochs: int) -> float:
     runs = len(list(RUNS.iterdir())) if RUNS.is_dir() else 0
     clicked = time.perf_counter()
     page.get_by_role("button", name="Start training").click()
-    wait_text(page, f"Runs ({runs + 1})")  # the new run is listed, and shown (it is running)
-    page.get_by_role("button", name="Stop").wait_for(timeout=120_000)
+    while (len(list(RUNS.iterdir())) if RUNS.is_dir() else 0) <= runs:  # the new run's folder
+        time.sleep(0.05)
+    page.get_by_role("button", name="Stop").wait_for(timeout=120_000)  # shown, and running
     return clicked
 
 
@@ -76,7 +79,7 @@ def stop_to_end(runs: Path) -> float:
     """For the newest run: seconds from the Stop flag being written to the run's end event."""
     run = max(p for p in runs.iterdir() if (p / "stop").exists())
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
-    return next(e["t"] for e in events if e["type"] == "end") - (run / "stop").stat().st_mtime
+    return next(e["t"] for e in events if e["type"] == Kind.END) - (run / "stop").stat().st_mtime
 
 
 def predict_once(page, shown: list[str]) -> float:

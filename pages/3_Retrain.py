@@ -13,10 +13,10 @@ import re
 import pandas as pd
 import streamlit as st
 
-from app_common import forget_models, scan_dataset, setup_page
+from app_common import forget_models, scan_dataset, setup_page, skipped_ui
 from har.data.own_datasets import retrain_sources
 from har.data.synthetic import SYNTHETIC_CLASSES
-from har.errors import HarError
+from har.errors import HarError, RunError
 from har.training.jobs import JobSpec, get_job, list_jobs, start_job
 from har.training.recipe import DEFAULT_RECIPE, RECIPES, TrainConfig
 from har.training.runs import (
@@ -24,6 +24,7 @@ from har.training.runs import (
     delete_run,
     differing_settings,
     display_name,
+    file_stem,
     summarize,
 )
 from har.utils.text import escape_markdown, plural
@@ -37,7 +38,7 @@ SYNTHETIC = "Synthetic (generated on demand)"
 DEFAULT_EPOCHS = 20
 DEFAULT_GROUPS = 10
 DEFAULT_FORM_RECIPE = DEFAULT_RECIPE
-STATUS_BADGES = {  # status -> (Material icon, badge colour): no emoji font needed
+STATUS_BADGES = {  # status -> (Material icon, badge color): no emoji font needed
     "done": (":material/check_circle:", "green"),
     "stopped": (":material/stop_circle:", "orange"),
     "failed": (":material/error:", "red"),
@@ -76,31 +77,34 @@ def _reset_classes() -> None:
 def settings_ui(running: list) -> JobSpec | None:
     """The new run's settings; a checked JobSpec once the user presses Start, else None."""
     sources, own, root = _sources()
-    source = st.radio("Data", sources, horizontal=True, key="rt_source", on_change=_reset_classes)
+    # laid out in three rows, so Start is above the fold on a 1280x720 screen: the run then
+    # shows at the top of the page, where the user is looking when pressing it
+    left, right = st.columns([2, 3])
+    source = left.radio("Data", sources, horizontal=True, key="rt_source", on_change=_reset_classes)
     available = _classes_of(source, own, root)
     chosen = st.session_state.get("rt_classes")
     if chosen is None or any(c not in available for c in chosen):
         st.session_state["rt_classes"] = available[:2]
-    classes = st.multiselect("Classes (two or more)", available, key="rt_classes")
-    name = st.text_input(
+    classes = right.multiselect("Classes (two or more)", available, key="rt_classes")
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input(
         "Run name (optional)",
         key="rt_name",
         max_chars=60,
-        placeholder="e.g. lrcn baseline, or 'more groups'",
+        placeholder="e.g. lrcn baseline",
         help="Shown in the runs table, so runs can be told apart. Plain text.",
     )
-    c1, c2, c3 = st.columns(3)
-    models = c1.multiselect("Models", ["convlstm", "lrcn"], default=["lrcn"], key="rt_models")
-    recipe = c2.selectbox(
+    models = c2.multiselect("Models", ["convlstm", "lrcn"], default=["lrcn"], key="rt_models")
+    recipe = c3.selectbox(
         "Recipe",
         list(RECIPES),
         index=list(RECIPES).index(DEFAULT_FORM_RECIPE),
         key="rt_recipe",
         help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()),
     )
-    split = c3.radio("Split", ["group", "random"], key="rt_split", horizontal=True)
-    c4, c5, c6 = st.columns(3)
-    epochs = c4.number_input(
+    c4, c5, c6, c7, c8 = st.columns(5)
+    split = c4.radio("Split", ["group", "random"], key="rt_split", horizontal=True)
+    epochs = c5.number_input(
         "Max epochs",
         min_value=1,
         max_value=200,
@@ -108,8 +112,8 @@ def settings_ui(running: list) -> JobSpec | None:
         key="rt_epochs",
         help="The paper: 50 (ConvLSTM), 70 (LRCN), with early stopping.",
     )
-    batch = c5.number_input("Batch size", min_value=1, max_value=64, value=4, key="rt_batch")
-    rate = c6.number_input(
+    batch = c6.number_input("Batch size", min_value=1, max_value=64, value=4, key="rt_batch")
+    rate = c7.number_input(
         "Learning rate",
         min_value=0.00001,
         max_value=0.1,
@@ -120,13 +124,13 @@ def settings_ui(running: list) -> JobSpec | None:
     )
     groups = None
     if source == SYNTHETIC:
-        groups = st.slider(
-            "Synthetic groups per class",
+        groups = c8.slider(
+            "Groups per class",
             3,
             25,
             DEFAULT_GROUPS,
             key="rt_groups",
-            help="Two clips per group; more groups take longer.",
+            help="Synthetic groups of two clips each; more groups take longer.",
         )
     confirmed = True
     if running:
@@ -167,16 +171,18 @@ def run_label(summary) -> str:
     return " · ".join(p for p in parts if p) + f" · {summary.id[-6:]}"
 
 
+def png_button(filename: str) -> dict:
+    """A chart's toolbar always shown, its camera button saving `filename`.png (2x scale)."""
+    return {
+        "displayModeBar": True,
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+
+
 def status_badge(status: str) -> None:
     icon, color = STATUS_BADGES.get(status, STATUS_BADGES["running"])
     st.badge(status, icon=icon, color=color)
-
-
-def skipped_ui(skipped) -> None:
-    """The files a run left out, each with its reason."""
-    if skipped:
-        with st.expander(f"{len(skipped)} file(s) skipped: misnamed or undecodable"):
-            st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True)
 
 
 def status_ui(job, state) -> None:
@@ -197,7 +203,7 @@ def status_ui(job, state) -> None:
     elif state.finished:
         st.success(f"{state.message} in {state.ended - state.started:.0f} s.")
     elif state.stop_requested:
-        st.info("Stopping: the run ends after the batch in progress.")
+        st.info("Stopping: the run ends within seconds.")
     else:
         st.button("Stop", key=f"rt_stop_{job.id}", on_click=job.stop, icon=":material/stop:")
 
@@ -216,6 +222,8 @@ def progress_ui(job) -> None:
         st.progress(within, state.progress_line())
     elif not state.finished:
         st.progress(0.0, state.progress_line())
+    if not state.finished:
+        status_ui(job, state)  # Stop beside the progress, above the fold
     if state.split:
         s = state.split
         st.caption(
@@ -223,14 +231,19 @@ def progress_ui(job) -> None:
             f"{s['test']} test clips"
         )
     skipped_ui(state.skipped)
+    stem = file_stem(job)
     for arch, history in state.history.items():
         st.markdown(f"**{arch.upper()}**")
         # drawn (empty) from the start of training, so the first epoch's point appears at
         # once instead of after the browser has loaded the chart library
         if history or (arch == state.architecture and state.stage == "training"):
             left, right = st.columns(2)
-            left.plotly_chart(training_curves(history, "loss"), key=f"loss-{job.id}-{arch}")
-            right.plotly_chart(training_curves(history, "accuracy"), key=f"acc-{job.id}-{arch}")
+            for box, metric in ((left, "loss"), (right, "accuracy")):
+                box.plotly_chart(
+                    training_curves(history, metric),
+                    key=f"{metric[:4]}-{job.id}-{arch}",
+                    config=png_button(f"{stem}-{arch}-{metric}"),
+                )
         if arch in state.reports:
             report = state.reports[arch]
             st.markdown(
@@ -241,8 +254,10 @@ def progress_ui(job) -> None:
             st.plotly_chart(
                 confusion_heatmap(report["confusion"], report["class_names"]),
                 key=f"cm-{job.id}-{arch}",
+                config=png_button(f"{stem}-{arch}-confusion"),
             )
-    status_ui(job, state)
+    if state.finished:
+        status_ui(job, state)
 
 
 @st.fragment(run_every=1.0)
@@ -258,7 +273,7 @@ def _save(job_id: str, arch: str) -> None:
     job = get_job(job_id)
     try:
         if job is None:
-            raise HarError("This run no longer exists.")
+            raise RunError("This run no longer exists.")
         job.save(arch, name)
     except HarError as exc:
         st.session_state["rt_saved"] = (job_id, arch, False, str(exc))
@@ -348,7 +363,7 @@ def pick_run_ui(summaries) -> str | None:
 
 
 def compare_ui(jobs, summaries) -> None:
-    """2 to 5 runs: curves overlaid, one colour per run, and the settings that differ."""
+    """2 to 5 runs: curves overlaid, one color per run, and the settings that differ."""
     labels = {s.id: f"{s.name} · {s.id[-6:]}" for s in summaries}
     picked = st.multiselect(
         f"Compare runs (2 to {MAX_COMPARE})",
@@ -369,8 +384,13 @@ def compare_ui(jobs, summaries) -> None:
             suffix = f" {arch.upper()}" if len(history) > 1 else ""
             series.append((labels[job.id] + suffix, logs))
     left, right = st.columns(2)
-    left.plotly_chart(overlaid_curves(series, "loss"), key="rt_cmp_loss")
-    right.plotly_chart(overlaid_curves(series, "accuracy"), key="rt_cmp_acc")
+    stem = "compare-" + "-".join(j.id[-6:] for j in chosen)
+    for box, metric in ((left, "loss"), (right, "accuracy")):
+        box.plotly_chart(
+            overlaid_curves(series, metric),
+            key=f"rt_cmp_{metric[:4]}",
+            config=png_button(f"{stem}-{metric}"),
+        )
     differ = differing_settings(chosen)
     if differ:
         table = pd.DataFrame(differ).rename(columns=labels).set_index("setting").astype(str)
@@ -387,16 +407,25 @@ st.markdown(
     "below, to compare with the next run."
 )
 jobs = list_jobs()
-watch_box = st.container()  # a run in progress shows here, above the form
-with st.container(border=True):
-    st.subheader("Start a new run")
+running = [j for j in jobs if not j.snapshot().finished]
+watch_box = st.container()  # a run in progress shows here, at the top, above the form
+# While a run trains, its progress and curves are what the page is about: the form folds away
+# (a new label, so the expander is drawn anew, folded), one click from starting another run.
+form_box = (
+    st.expander("Start another run", icon=":material/add:")
+    if running
+    else st.container(border=True)
+)
+with form_box:
+    if not running:
+        st.subheader("Start a new run")
     try:
-        new_spec = settings_ui([j for j in jobs if not j.snapshot().finished])
+        new_spec = settings_ui(running)
         if new_spec is not None:
             started = start_job(new_spec)
             st.query_params["job"] = started.id
             st.session_state["rt_run"] = started.id
-            jobs = list_jobs()
+            st.rerun()  # drawn again with the run at the top and the form folded
     except HarError as exc:
         st.error(escape_markdown(exc))
 

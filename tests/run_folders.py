@@ -9,6 +9,7 @@ from pathlib import Path
 from conftest import copy_shipped
 
 from har.config import runs_dir
+from har.training.events import Kind
 from har.training.jobs import JobSpec
 from har.training.recipe import TrainConfig
 
@@ -47,17 +48,23 @@ def fake_run(
     (run / "spec.json").write_text(json.dumps(spec.to_dict()))
     t0 = t0 or time.time() - 100
     events = [
-        {"type": "stage", "t": t0, "stage": "extracting", "message": "Extracting frames"},
+        {"type": Kind.STAGE, "t": t0, "stage": "extracting", "message": "Extracting frames"},
         {
-            "type": "split",
+            "type": Kind.SPLIT,
             "t": t0 + 1,
             "split": {"mode": "group", "train": 24, "val": 8, "test": 16},
             "skipped": [],
         },
-        {"type": "stage", "t": t0 + 2, "stage": "training", "message": "Training", "arch": "lrcn"},
+        {
+            "type": Kind.STAGE,
+            "t": t0 + 2,
+            "stage": "training",
+            "message": "Training",
+            "arch": "lrcn",
+        },
     ]
     events += [
-        {"type": "epoch", "t": t0 + 3 + i, "arch": "lrcn", "logs": h}
+        {"type": Kind.EPOCH, "t": t0 + 3 + i, "arch": "lrcn", "logs": h}
         for i, h in enumerate(history(epochs))
     ]
     report = {
@@ -69,7 +76,7 @@ def fake_run(
     }
     events.append(
         {
-            "type": "report",
+            "type": Kind.REPORT,
             "t": t0 + 50,
             "arch": "lrcn",
             "report": report,
@@ -81,7 +88,7 @@ def fake_run(
             },
         }
     )
-    events.append({"type": "end", "t": t0 + 60, "stage": stage, "message": "Finished"})
+    events.append({"type": Kind.END, "t": t0 + 60, "stage": stage, "message": "Finished"})
     (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     if model:
         copy_shipped("lrcn-paper4", run, "lrcn", notes=notes)

@@ -172,9 +172,17 @@ def runs_listed(page) -> int:
     """How many runs the Retrain page's run picker offers (opened, counted, closed)."""
     from playwright.sync_api import expect
 
-    page.get_by_test_id("stSelectbox").filter(has_text="Run on display").click()
+    picker = page.get_by_role("combobox", name="Run on display")
     options = page.get_by_role("option")
-    expect(options.first).to_be_visible(timeout=10_000)
+    deadline = time.monotonic() + 60
+    while not options.first.is_visible():  # a rerun redrawing the picker may close it: again
+        assert time.monotonic() < deadline, "the run picker never opened"
+        page.keyboard.press("Escape")
+        picker.click()
+        try:
+            expect(options.first).to_be_visible(timeout=3_000)
+        except AssertionError:
+            continue
     count = options.count()
     page.keyboard.press("Escape")
     return count
@@ -198,6 +206,28 @@ def loss_points(page) -> int:
     return charts.first.locator("g.trace.scatter").first.locator("path.point").count()
 
 
+def name_run(page, name: str) -> None:
+    """Type the new run's name (Enter commits it, as a user tabbing away would)."""
+    box = page.get_by_role("textbox", name="Run name (optional)")
+    box.fill(name)
+    box.press("Enter")
+
+
+def download_png(page, chart, folder: Path) -> Path:
+    """Click a Plotly chart's camera button; the downloaded file, checked to be a real PNG."""
+    chart.scroll_into_view_if_needed()
+    chart.hover()  # (the toolbar is always shown; hovering is what a user does anyway)
+    with page.expect_download(timeout=60_000) as info:
+        chart.locator('.modebar-btn[data-title^="Download plot"]').click()
+    download = info.value
+    path = folder / download.suggested_filename
+    download.save_as(path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]  # the PNG signature
+    assert 5_000 < len(data) < 5_000_000, len(data)  # a drawn chart, not an empty image
+    return path
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_retrain_live_while_the_page_stays_open(server, tmp_path):
@@ -210,7 +240,8 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         student.goto(f"{server}/Predict", timeout=60_000)
         expect(answer_headings(student)).to_have_count(2, timeout=180_000)
 
-        teacher = browser.new_page(viewport={"width": 1400, "height": 1600})
+        # a laptop's screen: what Start changes must show without scrolling
+        teacher = browser.new_page(viewport={"width": 1280, "height": 720}, accept_downloads=True)
         teacher.goto(f"{server}/Retrain", timeout=60_000)
         expect(teacher.get_by_text("Start a new run")).to_be_visible(timeout=120_000)
         expect(teacher.get_by_text("No runs yet")).to_be_visible()
@@ -229,8 +260,12 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         batch = teacher.get_by_role("spinbutton", name="Batch size")
         batch.fill("1")  # more steps an epoch: each epoch lasts long enough to watch
         batch.press("Enter")
-        teacher.wait_for_timeout(500)
+        name_run(teacher, "first run")
         teacher.get_by_role("button", name="Start training").click()
+        # the run's progress shows where the user looks: the form folds, the run is on top
+        expect(teacher.get_by_test_id("stProgress").first).to_be_in_viewport(timeout=60_000)
+        expect(teacher.get_by_text("Start another run", exact=True)).to_be_visible()
+        wait_for_text(teacher, "first run · run ", 30)  # the settings typed were the run's
 
         # the loss chart grows while the teacher's page stays open, then the run finishes
         seen, deadline, predicted_while_training = [], time.monotonic() + 600, False
@@ -261,7 +296,10 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         assert "epoch 1/0" not in visible_text(teacher)
 
         # a second run, stopped with Stop: it says so within 5 s
+        name_run(teacher, "second run")
         teacher.get_by_role("button", name="Start training").click()
+        expect(teacher.get_by_test_id("stProgress").first).to_be_in_viewport(timeout=60_000)
+        wait_for_text(teacher, "second run · run ", 30)
         expect(teacher.get_by_role("button", name="Stop")).to_be_visible(timeout=180_000)
         wait_for_text(teacher, "epoch 2/3, batch", 180)  # one epoch done: a model to keep
         teacher.get_by_role("button", name="Stop").click()
@@ -273,6 +311,26 @@ def test_retrain_live_while_the_page_stays_open(server, tmp_path):
         wait_for_text(teacher, "stopped after 1 epoch,", 5)  # its best weights kept, untested
         assert "Finished in" not in visible_text(teacher)
         assert runs_listed(teacher) == 2
+
+        # the run's loss chart saves as a PNG named after the run, from the chart's camera
+        png = download_png(teacher, teacher.get_by_test_id("stPlotlyChart").first, tmp_path)
+        assert png.name.startswith("second-run-") and png.name.endswith("-convlstm-loss.png")
+
+        # both runs compared: each run's curves drawn in the overlaid charts, named in the legend
+        compare = teacher.get_by_test_id("stMultiSelect").filter(has_text="Compare runs")
+        for name in ("first run", "second run"):
+            compare.locator("input").click()
+            compare.locator("input").fill(name)
+            compare.locator("input").press("Enter")
+        teacher.keyboard.press("Escape")
+        overlaid = teacher.get_by_test_id("stPlotlyChart").filter(has_text="train solid")
+        expect(overlaid).to_have_count(2, timeout=60_000)
+        legend = overlaid.first.locator("text.legendtext")
+        expect(legend.filter(has_text="first run")).to_have_count(2)  # train and validation
+        expect(legend.filter(has_text="second run")).to_have_count(2)
+        assert overlaid.first.locator("g.trace.scatter").count() == 4
+        png = download_png(teacher, overlaid.first, tmp_path)
+        assert png.name.startswith("compare-") and png.name.endswith("-loss.png")
 
         # leave through the sidebar and come back: both runs are still listed
         teacher.get_by_test_id("stSidebar").get_by_role("link", name="Home").click()

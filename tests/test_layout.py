@@ -112,7 +112,7 @@ def test_har_raises_the_error_that_says_what_went_wrong_not_the_base_class():
 
 # describe() is words for a person everywhere in har; a dict for a file is to_dict().
 # PreparedData.describe is an alias of to_dict kept for har/training/worker.py until it moves.
-DESCRIBE_PENDING = {"har/training/experiment.py"}
+DESCRIBE_PENDING: set[str] = set()
 
 
 def test_describe_means_words_and_to_dict_means_a_dict():
@@ -136,7 +136,7 @@ def test_describe_means_words_and_to_dict_means_a_dict():
 LAZY = {"tensorflow", "keras", "sklearn", "ai_edge_litert"}
 # Files whose function-level imports of light modules are still to move to the top; they
 # belong to the Retrain work (issue #18 item 4 left them to their owner).
-LAZY_PENDING = {"har/training/jobs.py", "har/training/worker.py"}
+LAZY_PENDING: set[str] = set()
 
 
 def top_level_imports(path: Path) -> set[str]:

@@ -133,7 +133,8 @@ def test_a_damaged_events_file_leaves_the_page_and_the_save_form(tmp_path):
     before = (run / "events.jsonl").read_bytes()
     at = retrain()
     assert not at.exception
-    assert at.button(key="rt_start")  # the form is there
+    assert at.button(key="rt_start")  # the form is there, open: no run is training
+    assert "Start a new run" in [h.value for h in at.subheader] and not at.expander
     assert list(at.dataframe[0].value["status"]) == ["done"]
     assert any("damaged line(s)" in c.value for c in at.caption)
     assert at.text_input(key="save_name_lrcn")  # the Save form stays
@@ -151,11 +152,14 @@ def test_a_running_run_says_running_and_one_message_after_stop():
         at = retrain()
         label = at.selectbox(key="rt_run").options[0]
         assert "running" in label and "queued" not in label
+        # the run is what the page is about while it trains: the form folds away under it
+        assert [e.label for e in at.expander] == ["Start another run"]
+        assert "Start a new run" not in [h.value for h in at.subheader]
         assert list(at.dataframe[0].value["status"]) == ["running"]
         at.button(key=f"rt_stop_{A}").click().run()
         assert (run / "stop").exists()
         messages = [m.value for m in [*at.info, *at.warning] if "Stop" in m.value]
-        assert messages == ["Stopping: the run ends after the batch in progress."]
+        assert messages == ["Stopping: the run ends within seconds."]
         worker.kill()
         worker.wait()
         at.run()

@@ -175,3 +175,32 @@ def test_a_damaged_spec_leaves_the_run_out_not_the_list():
     bad = fake_run("20260101-120001-bbbbbb")
     (bad / "spec.json").write_text(json.dumps([1, 2]))
     assert [s.id for s in list_runs()] == ["20260101-120000-aaaaaa"]
+
+
+def test_the_nine_event_kinds_are_written_and_folded_in_by_one_definition(tmp_path):
+    from har.training.events import EventLog, Kind, read_new_events
+    from har.training.state import HANDLERS
+
+    assert len(Kind) == 9 and set(HANDLERS) == set(Kind)  # each kind has its handler
+    log = EventLog(tmp_path / "events.jsonl")
+    log.emit(Kind.SPLIT, split={"mode": "group"}, skipped=[])
+    with pytest.raises(ValueError):
+        log.emit("epochh", arch="lrcn")  # a typo is refused, never written
+    log.close()
+    events, _, bad = read_new_events(tmp_path / "events.jsonl", 0)
+    assert bad == 0 and [e["type"] for e in events] == ["split"]
+    run = fake_run("20260101-120000-aaaaaa", epochs=2)
+    lines = (run / "events.jsonl").read_text().splitlines()
+    lines.insert(1, json.dumps({"type": "future_kind", "t": 1.0}))  # a newer worker's: left alone
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+    state = get_job(run.name).snapshot()
+    assert state.stage == "done" and len(state.history["lrcn"]) == 2 and state.damaged_lines == 0
+
+
+def test_a_runs_exported_files_are_named_by_a_slug_of_its_name_and_its_id():
+    from har.training.runs import file_stem
+
+    named = fake_run("20260101-120000-aaaaaa", name="**bold** <b>first</b> ../x")
+    unnamed = fake_run("20260101-120000-bbbbbb")
+    assert file_stem(get_job(named.name)) == "bold-b-first-b-..-x-aaaaaa"  # no "/", no markup
+    assert file_stem(get_job(unnamed.name)) == "lrcn-paper-bbbbbb"  # models and recipe

@@ -1,6 +1,8 @@
-"""A run's events.jsonl: appended by its worker, read leniently by everyone else.
+"""A run's events.jsonl: appended by one writer at a time, read leniently by everyone else.
 
-One JSON object per line, each line written in one `os.write`, so a reader sees at most an
+The writer is the run's worker; once the server has killed a worker that ignored Stop, and
+the worker is dead, the server appends the run's end (har.training.jobs). One JSON object per
+line, each line written in one `os.write`, so a reader sees at most an
 unterminated last line, which it leaves for later. A damaged line (not JSON, not an object,
 no "type", random bytes) is skipped and counted, never a traceback: one bad line must not
 hide the run list or the runs around it.
@@ -12,9 +14,24 @@ import json
 import os
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 
 MAX_EVENT_BYTES = 1 << 20  # a longer line is damage, not an event
+
+
+class Kind(StrEnum):
+    """The nine kinds of event, each line's "type" (a str: it is written and compared as such)."""
+
+    STAGE = "stage"  # the run enters a stage: stage, message (and arch when training starts)
+    GENERATE = "generate"  # synthetic clips made so far: done, total
+    EXTRACT = "extract"  # clips whose frames are extracted so far: done, total
+    SPLIT = "split"  # the split's counts, and the files left out: split, skipped
+    EPOCH_BEGIN = "epoch_begin"  # arch, epoch (0-based), total_epochs
+    BATCH = "batch"  # batches done in the epoch: arch, batch, total_batches
+    EPOCH = "epoch"  # an epoch's logs: arch, logs (epoch 1-based, loss, accuracy, val_...)
+    REPORT = "report"  # a model's test report (None when stopped) and what was kept: arch, model
+    END = "end"  # the run's last event: stage (done, stopped or failed), message, error
 
 
 class EventLog:
@@ -24,10 +41,13 @@ class EventLog:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.lock = threading.Lock()
 
-    def emit(self, kind: str, **data) -> None:
-        line = json.dumps({"type": kind, "t": time.time(), **data}) + "\n"
+    def emit(self, kind: Kind, **data) -> None:
+        line = json.dumps({"type": Kind(kind).value, "t": time.time(), **data}) + "\n"
         with self.lock:
             os.write(self.fd, line.encode())
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def parse_event(line: bytes) -> dict | None:

@@ -87,11 +87,6 @@ class PreparedData:
             },
         }
 
-    def describe(self) -> dict:
-        """Kept only for har/training/worker.py, which is being changed elsewhere: use
-        to_dict(). (describe() means words for a person everywhere else in har.)"""
-        return self.to_dict()
-
 
 def _groups(clips) -> dict[str, list[int]]:
     """Class -> the sorted group numbers of `clips` (which actors and places went where)."""
@@ -117,7 +112,8 @@ def prepare_data(
 
     split_mode: "group", "random", or "all" (no training: every clip is a test clip).
     Validation and test clips get the models' 20 frames; training clips `train_frames`
-    evenly spaced frames (more than 20 for a recipe with temporal jitter).
+    evenly spaced frames (more than 20 for a recipe with temporal jitter: a second pass over
+    them, which a callable `progress` sees continue the first one's count).
     Lenient unless `strict`: misnamed and undecodable files are left out and listed in
     PreparedData.skipped; the split then fails only if a class has too few clips left.
     With a har.distribute.Shard, only this worker's share is extracted (see load_shard).
@@ -137,9 +133,16 @@ def prepare_data(
             dataset, split, shard, cache, workers, progress, strict, skipped, train_frames
         )
     everything = split.train + split.val + split.test
+    second_pass = len(split.train) if train_frames != SEQUENCE_LENGTH else 0
+    first_progress, second_progress = _one_count(progress, len(everything), second_pass)
     failures: list = []
     x, y = load_frames(
-        everything, list(dataset.classes), cache, workers, progress, None if strict else failures
+        everything,
+        list(dataset.classes),
+        cache,
+        workers,
+        first_progress,
+        None if strict else failures,
     )
     if failures:  # undecodable clips are found only by decoding: split again without them
         bad = {everything[i].path for i, _ in failures}
@@ -161,10 +164,22 @@ def prepare_data(
     parts = [(x[p], y[p]) for p in picks]
     if train_frames != SEQUENCE_LENGTH and split.train:
         parts[0] = load_frames(
-            split.train, list(dataset.classes), cache, workers, progress, frames=train_frames
+            split.train, list(dataset.classes), cache, workers, second_progress, frames=train_frames
         )
     return PreparedData(
         dataset, split, list(dataset.classes), *(a for pair in parts for a in pair), skipped
+    )
+
+
+def _one_count(progress: Progress, first: int, second: int) -> tuple[Progress, Progress]:
+    """The progress of prepare_data's two passes (every clip at the models' frames, then the
+    training clips again at more, for temporal jitter) as one count 0..first+second for a
+    callable, so a progress bar runs once; a terminal bar (True) shows each pass."""
+    if not callable(progress) or not second:
+        return progress, progress
+    return (
+        lambda done, _total: progress(done, first + second),
+        lambda done, total: progress(first + done, first + total),  # total: undecodable out
     )
 
 
@@ -221,6 +236,30 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
         listener=listener,
         strategy=strategy,
     )
+    card = model_card(data, result, name, strategy)
+    if result.stopped_by_user or not distribute.is_chief(strategy):
+        return result, None, card
+    raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
+    card.calibration = fit_calibration(raw.predict_batch(data.x_val), data.y_val)
+    test_raw = raw.predict_batch(data.x_test)
+    probabilities = calibrate(test_raw, card.calibration["temperature"])
+    report = evaluate_predictions(
+        data.y_test, probabilities, data.class_names, card.calibration["uncertain_below"]
+    )
+    card.metrics = {"test": report.to_dict()}
+    card.calibration["test"] = calibration_report(
+        test_raw, probabilities, data.y_test, card.calibration["uncertain_below"]
+    )
+    return result, report, card
+
+
+def model_card(data: PreparedData, result, name: str, strategy=None):
+    """The card of a trained model (a TrainResult), untested: metrics and calibration empty.
+
+    A model the user stopped says so in its notes, with the epochs it ran. The worker also
+    writes this card beside each best-so-far checkpoint (har.training.worker), as a stop at
+    that moment would leave it.
+    """
     described = data.to_dict()
     training = asdict(result.config)
     training.update(
@@ -254,21 +293,7 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
             "epochs; the best weights so far were kept; not evaluated on the test split. "
             + card.notes
         ).strip()
-        return result, None, card
-    if not distribute.is_chief(strategy):
-        return result, None, card
-    raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
-    card.calibration = fit_calibration(raw.predict_batch(data.x_val), data.y_val)
-    test_raw = raw.predict_batch(data.x_test)
-    probabilities = calibrate(test_raw, card.calibration["temperature"])
-    report = evaluate_predictions(
-        data.y_test, probabilities, data.class_names, card.calibration["uncertain_below"]
-    )
-    card.metrics = {"test": report.to_dict()}
-    card.calibration["test"] = calibration_report(
-        test_raw, probabilities, data.y_test, card.calibration["uncertain_below"]
-    )
-    return result, report, card
+    return card
 
 
 def fit_calibration(val_probabilities: np.ndarray, y_val: np.ndarray) -> dict:

@@ -34,6 +34,10 @@ class TrainingListener:
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
 
+    def on_checkpoint(self, epoch: int, model: keras.Model, improved: bool) -> None:
+        """After on_epoch_end: `model` as the epoch left it; `improved` when its val_loss is the
+        best so far (the weights early stopping would restore, worth keeping now)."""
+
     def should_stop(self) -> bool:
         return False
 
@@ -66,6 +70,7 @@ class _ListenerCallback(keras.callbacks.Callback):
         self.epoch = 0
         self.stopped_by_user = False
         self.history: dict[str, list[float]] = {}
+        self.best_val_loss = float("inf")  # as EarlyStopping(monitor="val_loss") compares
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -81,6 +86,13 @@ class _ListenerCallback(keras.callbacks.Callback):
         for key, value in _floats(logs).items():
             self.history.setdefault(key, []).append(value)
         self.listener.on_epoch_end(epoch, _floats(logs))
+        val_loss = _floats(logs).get("val_loss", float("nan"))
+        improved = val_loss < self.best_val_loss  # never for NaN
+        if improved:
+            self.best_val_loss = val_loss
+        checkpoint = getattr(self.listener, "on_checkpoint", None)  # listeners may be duck-typed
+        if checkpoint is not None:
+            checkpoint(epoch, self.model, improved)
 
 
 def _floats(logs) -> dict:

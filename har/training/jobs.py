@@ -3,12 +3,15 @@
 A run is a folder under runs_dir():
 
     spec.json      what to train (a JobSpec), written before the process starts
-    events.jsonl   what happened, one JSON object per line, appended by the worker only
-                   (har.training.events; the server reads it leniently and never writes it)
+    events.jsonl   what happened, one JSON object per line (har.training.events), appended
+                   by the worker; by the server only to end a run whose worker it killed
+                   after a Stop, once that worker is dead (one writer at a time)
     stop           present once Stop was pressed; the worker checks it every batch
     pid            the worker's process id
     worker.log     the worker's own output (warnings, a traceback if it crashed)
-    <arch>.keras   each trained model, with its card <arch>.json, saved by the worker
+    <arch>.keras   each trained model, with its card <arch>.json, saved by the worker: the
+                   best so far after each epoch, then the final one (atomically, under the
+                   lock in .incoming/, which the server takes before killing the worker)
     tensorboard/   the curves as TensorBoard event files (`tensorboard --logdir runs_dir()`)
 
 The web server only starts the worker (`python -m har.training.worker RUN_DIR`) and reads
@@ -20,8 +23,10 @@ idle core yet yields to the server's predictions; HAR_TRAIN_THREADS caps its thr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
+import fcntl
 import json
 import os
 import signal
@@ -30,17 +35,25 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from har.config import REPO_ROOT, runs_dir
+from har.data.own_datasets import is_own_dataset
+from har.data.synthetic import SYNTHETIC_CLASSES
+from har.data.ucf import scan, split_clips
 from har.errors import DatasetError, ModelError, TrainingError
-from har.training.events import read_new_events
+from har.models.registry import INCOMING, LOCK_FILE, install_model, load_card
+from har.training.events import EventLog, Kind, read_new_events
 from har.training.recipe import TrainConfig
-from har.utils.files import write_json
+from har.training.state import HANDLERS, JobState
+from har.utils.files import remove_stale_temps, write_json
 
-FINISHED = ("done", "stopped", "failed")
-STOP_GRACE_SECONDS = 10  # after this, a worker that ignored Stop is killed
+# A worker that has not ended this long after Stop (it checks at each batch, which a long
+# validation pass, ConvLSTM's first batch or frame extraction can delay) is killed, and the
+# server ends the run with the best weights the worker checkpointed.
+STOP_GRACE_SECONDS = 1.5
+KILL_LOCK_WAIT = 3.0  # seconds the server waits for a checkpoint being written to be complete
 BATCH_EVENT_INTERVAL = 0.25  # seconds between progress events within an epoch
 
 
@@ -75,16 +88,11 @@ class JobSpec:
         self.name = clean_name(self.name)
         if (self.data_root is None) == (self.synthetic_groups is None):
             raise DatasetError("Choose either a dataset folder or synthetic data.")
-        from har.data.own_datasets import is_own_dataset
 
         if self.data_root is not None and is_own_dataset(self.data_root):
             # a small dataset made on Your classes: what the split lacks is said before a start
-            from har.data.ucf import scan, split_clips
-
             split_clips(scan(self.data_root).subset(self.classes).clips, self.split_mode)
         if self.synthetic_groups is not None:
-            from har.data.synthetic import SYNTHETIC_CLASSES
-
             unknown = [c for c in self.classes if c not in SYNTHETIC_CLASSES]
             if unknown:
                 raise DatasetError(f"No synthetic class {', '.join(unknown)}.")
@@ -133,46 +141,6 @@ def clean_name(name: str) -> str:
     return " ".join(text.split())[:MAX_NAME]
 
 
-@dataclass
-class JobState:
-    """Everything the events of a run say so far, folded into one picture."""
-
-    stage: str = "queued"  # queued, generating, preparing, extracting, training, then FINISHED
-    message: str = "Starting"
-    extract_done: int = 0
-    extract_total: int = 0
-    architecture: str = ""
-    epoch: int = 0  # 0-based epoch in progress
-    total_epochs: int = 0
-    batch: int = 0  # batches done in the epoch in progress
-    total_batches: int = 0
-    history: dict[str, list[dict]] = field(default_factory=dict)  # arch -> per-epoch logs
-    reports: dict[str, dict] = field(default_factory=dict)  # arch -> EvalReport.to_dict()
-    models: dict[str, dict] = field(default_factory=dict)  # arch -> {"epochs_run", ...}
-    split: dict = field(default_factory=dict)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) left out
-    error: str = ""
-    started: float = 0.0
-    ended: float = 0.0
-    stop_requested: bool = False
-    damaged_lines: int = 0  # lines of events.jsonl that could not be read, skipped
-
-    @property
-    def finished(self) -> bool:
-        return self.stage in FINISHED
-
-    def progress_line(self) -> str:
-        """Where the run is, in words (never 'epoch 1/0')."""
-        if self.stage == "training" and self.total_epochs:
-            where = f"{self.architecture.upper()}: epoch {self.epoch + 1}/{self.total_epochs}"
-            if self.total_batches:
-                return f"{where}, batch {self.batch}/{self.total_batches}"
-            return f"{where}, building the model and running its first batch"
-        if self.stage == "extracting" and self.extract_total:
-            return f"Extracting frames: {self.extract_done}/{self.extract_total} clips"
-        return self.message
-
-
 # --- the server's side -------------------------------------------------------------------
 _PROCESSES: dict[str, subprocess.Popen] = {}  # workers this process started
 _RUNS: dict[str, TrainingJob] = {}
@@ -188,8 +156,8 @@ class TrainingJob:
         self.spec = JobSpec.from_dict(json.loads((self.dir / "spec.json").read_text()))
         self._state = JobState()
         self._offset = 0
-        self._ended_by_worker = False
-        self._stop_sent: float | None = None
+        self._ended_on_disk = False  # an end event was read
+        self._enforcer: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --- what the UI calls -------------------------------------------------------------
@@ -201,10 +169,13 @@ class TrainingJob:
             return copy.deepcopy(self._state)
 
     def stop(self) -> None:
-        """Ask the worker to stop; it keeps the best weights so far. Killed if it ignores us."""
+        """Ask the worker to stop; the run ends within about STOP_GRACE_SECONDS either way,
+        with the best weights so far (the worker's own end, or the server's after a kill)."""
         (self.dir / "stop").touch()
         with self._lock:
-            self._stop_sent = self._stop_sent or time.monotonic()
+            if self._enforcer is None:  # watches even if nobody looks at the run any more
+                self._enforcer = threading.Thread(target=self._enforce_stop, daemon=True)
+                self._enforcer.start()
 
     def join(self, timeout: float | None = None) -> JobState:
         """Wait until the run has finished (for tests and scripts); returns the final state."""
@@ -217,13 +188,11 @@ class TrainingJob:
 
     def model_card(self, architecture: str):
         """The card of a model this run saved."""
-        from har.models.registry import load_card
 
         return load_card(self._model_file(architecture))
 
     def save(self, architecture: str, name: str, directory=None) -> Path:
         """Add a trained model to the registry under `name` (never over another model)."""
-        from har.models.registry import install_model, load_card
 
         path = self._model_file(architecture)
         return install_model(path, load_card(path), name, directory)
@@ -239,7 +208,7 @@ class TrainingJob:
         events, self._offset, bad = read_new_events(self.dir / "events.jsonl", self._offset)
         self._state.damaged_lines += bad
         for event in events:
-            if self._state.finished and self._ended_by_worker:
+            if self._state.finished and self._ended_on_disk:
                 break  # nothing after a run's end changes it
             try:
                 self._apply(event)
@@ -248,49 +217,35 @@ class TrainingJob:
         self._state.stop_requested = (self.dir / "stop").exists()
 
     def _apply(self, event: dict) -> None:
-        s, kind = self._state, event["type"]
-        s.started = s.started or event["t"]
-        if kind == "stage":
-            if event["stage"] in FINISHED:
-                raise ValueError("a run ends only with an end event")
-            s.stage, s.message = str(event["stage"]), str(event["message"])
-            if "arch" in event:
-                s.architecture, s.total_epochs, s.epoch, s.batch, s.total_batches = (
-                    event["arch"],
-                    0,
-                    0,
-                    0,
-                    0,
-                )
-                s.history.setdefault(event["arch"], [])
-        elif kind in ("generate", "extract"):
-            s.extract_done, s.extract_total = event["done"], event["total"]
-        elif kind == "split":
-            s.split = event["split"]
-            s.skipped = [tuple(item) for item in event.get("skipped", [])]
-        elif kind == "epoch_begin":
-            s.epoch, s.total_epochs, s.batch = event["epoch"], event["total_epochs"], 0
-        elif kind == "batch":
-            s.batch, s.total_batches = event["batch"], event["total_batches"]
-        elif kind == "epoch":
-            s.history.setdefault(event["arch"], []).append(event["logs"])
-        elif kind == "report":
-            if event["report"] is not None:  # None: stopped by the user, not tested
-                s.reports[event["arch"]] = event["report"]
-            s.models[event["arch"]] = event["model"]
-        elif kind == "end":
-            if event["stage"] not in FINISHED:
-                raise ValueError(f"unknown end stage {event['stage']!r}")
-            s.stage, s.message = event["stage"], str(event.get("message", ""))
-            s.error, s.ended = str(event.get("error", "")), event["t"]
-            self._ended_by_worker = True
+        kind = event["type"]
+        handler = HANDLERS.get(kind)
+        if handler is None:
+            return  # a kind this version does not know (a newer worker's): nothing to fold in
+        self._state.started = self._state.started or event["t"]
+        handler(self._state, event)
+        if kind == Kind.END:
+            self._ended_on_disk = True
+
+    def _enforce_stop(self) -> None:
+        """After a Stop: wait out the grace period while the worker lives, then end the run."""
+        while _worker_alive(self.id, self.dir) and self._stop_age() <= STOP_GRACE_SECONDS:
+            time.sleep(0.05)
+        self.snapshot()
+
+    def _stop_age(self) -> float:
+        """Seconds since Stop was pressed (from the stop file: a restarted server knows too)."""
+        try:
+            return time.time() - (self.dir / "stop").stat().st_mtime
+        except OSError:
+            return -1.0
 
     def _check_process(self) -> None:
-        """A worker that died without an 'end' event, or ignored Stop, ends the run here."""
+        """A worker that ignored Stop is killed and its run ended; one that died without an
+        'end' event is reported failed."""
         alive = _worker_alive(self.id, self.dir)
-        if alive and self._stop_sent and time.monotonic() - self._stop_sent > STOP_GRACE_SECONDS:
-            _kill_worker(self.id, self.dir)
-            alive = False
+        if alive and self._stop_age() > STOP_GRACE_SECONDS:
+            self._end_stopped_run()
+            return
         if not alive:
             self._read_events()  # the worker may have written its end just now
             if not self._state.finished:
@@ -307,6 +262,70 @@ class TrainingJob:
                     f"its output is in {self.dir / 'worker.log'}."
                 )
                 s.ended = s.ended or _last_write(self.dir)
+
+    def _end_stopped_run(self) -> None:
+        """Kill the worker that ignored Stop, then end its run on disk as stopped.
+
+        The kill waits for the run folder's lock, which the worker holds while it writes a
+        checkpoint: a kill never falls between a model and its card. Only once the worker is
+        dead does the server write, so events.jsonl keeps one writer at a time; an end the
+        worker wrote before it died is kept as it is.
+        """
+        with _run_lock(self.dir):
+            if not _kill_worker(self.id, self.dir):
+                return  # not our worker's process group, or it would not die: write nothing
+            remove_stale_temps(self.dir / ".incoming")  # a write the kill cut short
+            self._read_events()
+            if self._state.finished:
+                return
+            s = self._state
+            log = EventLog(self.dir / "events.jsonl")
+            try:
+                for arch in [a for a in s.history if a not in s.models]:
+                    log.emit(Kind.REPORT, arch=arch, report=None, model=self._checkpoint(arch))
+                training = bool(s.history)
+                log.emit(
+                    Kind.END,
+                    stage="stopped",
+                    message="Stopped by user" if training else "Stopped before training began",
+                )
+            finally:
+                log.close()
+            self._read_events()
+
+    def _checkpoint(self, arch: str) -> dict:
+        """What the killed worker left of `arch`: its best-so-far model, if an epoch finished."""
+
+        model = {"epochs_run": 0, "stopped_by_user": True, "stopped_early": False, "saved": False}
+        try:
+            card = load_card(self.dir / f"{arch}.keras")
+        except (ModelError, OSError):
+            return model  # no epoch finished: nothing worth keeping
+        return {**model, "epochs_run": int(card.training.get("epochs_run", 0)), "saved": True}
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path):
+    """The run folder's save lock (har.models.registry's, which the worker's saves take),
+    waited for at most KILL_LOCK_WAIT seconds: a worker frozen while holding it is killed
+    anyway."""
+
+    (run_dir / INCOMING).mkdir(parents=True, exist_ok=True)
+    with open(run_dir / INCOMING / LOCK_FILE, "a") as handle:
+        deadline = time.monotonic() + KILL_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield
+                    return
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _last_write(run_dir: Path) -> float:
@@ -325,17 +344,40 @@ def _worker_alive(run_id: str, run_dir: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return False
+    if not cmdline:  # a zombie, or a process still in exec (its arguments not yet mapped)
+        return _process_state(pid) not in ("gone", "Z")
     return str(run_dir).encode() in cmdline  # the pid is still our worker, not a reused one
 
 
-def _kill_worker(run_id: str, run_dir: Path) -> None:
+def _kill_worker(run_id: str, run_dir: Path) -> bool:
+    """SIGKILL the worker's process group (start_job made it its leader); True once the
+    worker is dead (and reaped, if this process started it)."""
     try:
-        os.killpg(int((run_dir / "pid").read_text()), signal.SIGKILL)
+        pid = int((run_dir / "pid").read_text())
+        os.killpg(pid, signal.SIGKILL)
     except (OSError, ValueError):
-        pass
+        return False
     proc = _PROCESSES.get(run_id)
     if proc is not None:
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    deadline = time.monotonic() + 30  # another server's child: dead once gone or a zombie
+    while _process_state(pid) not in ("gone", "Z"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _process_state(pid: int) -> str:
+    """A process's state letter from /proc ("R", "S", "Z", ...), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
 
 
 def start_job(spec: JobSpec) -> TrainingJob:

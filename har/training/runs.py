@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from har.errors import RunError
+from har.models.registry import slugify
 from har.training.jobs import TrainingJob, forget_job, get_job, list_jobs
 
 CURVE_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -70,6 +71,13 @@ def display_name(job: TrainingJob) -> str:
     """The user's name for the run, else one made of its models and recipe."""
     spec = job.spec
     return spec.name or f"{'+'.join(spec.architectures)} {spec.config.recipe}"
+
+
+def file_stem(job: TrainingJob) -> str:
+    """A file name for what a run exports (a chart's PNG): its name as a slug, then its id's
+    end, which two runs of one name do not share."""
+
+    return f"{slugify(display_name(job), 'run')}-{job.id[-6:]}"
 
 
 def data_label(job: TrainingJob) -> str:

@@ -1,6 +1,6 @@
 """Plotly figures that compare training runs: curves of several runs overlaid.
 
-Pure functions of data (no Streamlit). One colour per run; train solid, validation dashed.
+Pure functions of data (no Streamlit). One color per run; train solid, validation dashed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 def overlaid_curves(series: Sequence[tuple[str, Sequence[dict]]], metric: str) -> go.Figure:
     """`series`: (label, per-epoch logs) per run and model; `metric`: "loss" or "accuracy".
 
-    Each label gets one colour: its train curve solid, its validation curve dashed.
+    Each label gets one color: its train curve solid, its validation curve dashed.
     """
     fig = go.Figure()
     for i, (label, history) in enumerate(series):
