@@ -287,7 +287,7 @@ def test_own_classes_recorded_and_uploaded_trained_and_used_live(server, tmp_pat
         expect(page.get_by_text("Added 3 clip(s) to Horse (group g04, g05, g06)")).to_be_visible(
             timeout=120_000
         )
-        expect(page.get_by_text("holiday.mp4")).to_be_visible()
+        expect(page.get_by_text("holiday.mp4: it is not a video")).to_be_visible()  # and why
         expect(page.get_by_text("Ready to train")).to_be_visible()
 
         # Retrain on it for one epoch, save the model
