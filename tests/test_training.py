@@ -196,3 +196,28 @@ def test_predict_video_decodes_and_times(tiny_model, tmp_path):
     assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ModelError, match="shape"):
         predictor.predict_clip(np.zeros((10, 64, 64, 3), np.uint8))
+
+
+def test_weight_averaging_validates_and_keeps_the_averaged_weights(monkeypatch):
+    """A recipe that averages an architecture's weights: what early stopping validated is what
+    is kept (the loss recomputed on the kept model is the best validation loss), and it is not
+    the model the same seeded run trains without averaging."""
+    from dataclasses import replace
+
+    from har.training import recipe
+
+    x, y = tiny_data(8)
+    plain = train_model(x, y, x[:4], y[:4], 2, TrainConfig("lrcn", epochs=2, recipe="paper"))
+    averaged_recipe = replace(recipe.RECIPES["paper"], weight_average={"lrcn": 0.5})
+    monkeypatch.setitem(recipe.RECIPES, "paper", averaged_recipe)
+    config = TrainConfig("lrcn", epochs=2, recipe="paper")
+    assert config.weight_average == 0.5 and TrainConfig("convlstm").weight_average == 0.995
+    result = train_model(x, y, x[:4], y[:4], 2, config)
+    assert result.model.optimizer.use_ema
+    probs = probabilities(result.model, x[:4])
+    kept = float(keras.losses.categorical_crossentropy(np.eye(2)[y[:4]], probs).numpy().mean())
+    assert kept == pytest.approx(min(result.history["val_loss"]), rel=1e-3, abs=1e-4)
+    assert not all(
+        np.allclose(a, b)
+        for a, b in zip(result.model.get_weights(), plain.model.get_weights(), strict=True)
+    )

@@ -264,6 +264,8 @@ def model_card(data: PreparedData, result, name: str, strategy=None):
     training = asdict(result.config)
     training.update(
         recipe_details=result.config.spec.to_dict(),
+        # the averaging momentum this model was trained with (har.distribute's loop has none)
+        weight_average=0.0 if strategy is not None else result.config.weight_average,
         epochs_run=result.epochs_run,
         stopped_early=result.stopped_early,
         stopped_by_user=result.stopped_by_user,

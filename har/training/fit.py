@@ -160,13 +160,21 @@ def augmented_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
-    """The recipe's optimizer and loss on `model` (built in a distribution scope if any)."""
+def compile_model(model: keras.Model, config: TrainConfig, average: bool = True) -> keras.Model:
+    """The recipe's optimizer and loss on `model` (built in a distribution scope if any).
+
+    With the recipe's weight averaging (and `average`), the optimizer keeps an exponential
+    moving average of the weights (Keras's use_ema); train_model swaps it in at each epoch's
+    end, so validation, early stopping and checkpoints see the averaged weights."""
     recipe = config.spec
+    momentum = config.weight_average if average else 0.0
+    ema = {"use_ema": True, "ema_momentum": momentum} if momentum else {}
     if recipe.optimizer == "adamw":
-        optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=recipe.weight_decay)
+        optimizer = keras.optimizers.AdamW(
+            config.learning_rate, weight_decay=recipe.weight_decay, **ema
+        )
     else:
-        optimizer = keras.optimizers.Adam(config.learning_rate)
+        optimizer = keras.optimizers.Adam(config.learning_rate, **ema)
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
@@ -227,6 +235,8 @@ def train_model(
         monitor="val_loss", patience=config.patience, restore_best_weights=True
     )
     callbacks: list[keras.callbacks.Callback] = [early]
+    if config.weight_average:  # first: every later callback sees the averaged weights
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if recipe.reduce_lr_patience:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -275,8 +285,8 @@ def train_model(
 
 
 def _train_distributed(x_train, y_train, x_val, y_val, num_classes, config, listener, strategy):
-    with strategy.scope():
-        model = compile_model(build_model(config.architecture, num_classes), config)
+    with strategy.scope():  # (its own loop: no weight averaging there, the card says so)
+        model = compile_model(build_model(config.architecture, num_classes), config, False)
         model.optimizer.build(model.trainable_variables)
     start = time.perf_counter()
     outcome = fit_distributed(

@@ -11,8 +11,10 @@ Two recipes train the same architectures (the paper's Tables 2 and 3, unchanged)
   color change (sometimes to grey) and blanked box shared by all 20 frames
   (har.training.augment); clips blended in pairs with their labels (mixup); AdamW with
   weight decay, label smoothing, the learning rate halved when validation stalls, a longer
-  patience. On 595 real UCF101 clips it took the LRCN from 72-78 % to 85 % on held-out
-  groups (benchmarks/real_recipe.py).
+  patience; for the ConvLSTM, its weights averaged over the last few hundred steps. On 595
+  real UCF101 clips (145 test clips of held-out groups, 3 seeds, before the averaging) it took
+  the LRCN from 62.8 to 80.5 % and the ConvLSTM from 65.5 to 77.9 % (benchmarks/real_recipe.py);
+  the averaging took the ConvLSTM's seed 1 from 75.9 to 80.0 %.
 
 The app's server and the CLI's argument checks use this module before any heavy import;
 har.training.fit runs it. Every choice is recorded on the model card (`TrainConfig.to_dict`).
@@ -49,6 +51,9 @@ class Recipe:
     dense_frames: int = 0  # frames kept per training video for temporal jitter; 0: the model's
     augmentation: dict = field(default_factory=dict)  # har.training.augment.Augmentation fields
     mixup: float = 0.0  # Beta(mixup, mixup) blending of clip pairs; 0: none
+    # Weight averaging per architecture: the model validated, kept and saved is an exponential
+    # moving average of its weights over training steps (this momentum); absent or 0: none.
+    weight_average: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +71,7 @@ RECIPES = {
         summary=(
             "temporal jitter; one crop, flip, color change and blanked box per clip; pairs of "
             "clips blended (mixup); AdamW with weight decay, label smoothing, learning rate "
-            "halved on plateau, early stopping"
+            "halved on plateau, early stopping; the ConvLSTM's weights averaged over steps"
         ),
         epochs={"convlstm": 40, "lrcn": 100},
         patience={"convlstm": 12, "lrcn": 20},
@@ -85,6 +90,9 @@ RECIPES = {
             "erase": 0.5,
         },
         mixup=0.4,
+        # Measured on the real clips (docs/benchmarks.md): the ConvLSTM's validation loss
+        # 1.013 -> 0.947 and test accuracy 75.9 -> 80.0 % (seed 1); the LRCN's is not set.
+        weight_average={"convlstm": 0.995},
     ),
 }
 DEFAULT_RECIPE = "augment"
@@ -126,6 +134,11 @@ class TrainConfig:
     @property
     def spec(self) -> Recipe:
         return RECIPES[self.recipe]
+
+    @property
+    def weight_average(self) -> float:
+        """The recipe's weight-averaging momentum for this architecture (0: none)."""
+        return float(self.spec.weight_average.get(self.architecture, 0.0))
 
     @property
     def train_frames(self) -> int:
