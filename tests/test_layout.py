@@ -111,8 +111,6 @@ def test_har_raises_the_error_that_says_what_went_wrong_not_the_base_class():
 
 
 # describe() is words for a person everywhere in har; a dict for a file is to_dict().
-# PreparedData.describe is an alias of to_dict kept for har/training/worker.py until it moves.
-DESCRIBE_PENDING: set[str] = set()
 
 
 def test_describe_means_words_and_to_dict_means_a_dict():
@@ -122,7 +120,7 @@ def test_describe_means_words_and_to_dict_means_a_dict():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and node.returns is not None:
                 returns = ast.unparse(node.returns)
-                if node.name == "describe" and returns != "str" and rel not in DESCRIBE_PENDING:
+                if node.name == "describe" and returns != "str":
                     wrong.append(f"{rel}:{node.lineno} describe -> {returns}")
                 if node.name == "to_dict" and returns != "dict":
                     wrong.append(f"{rel}:{node.lineno} to_dict -> {returns}")
@@ -134,9 +132,6 @@ def test_describe_means_words_and_to_dict_means_a_dict():
 # interpreter (no wheel on some platforms; litert.available() checks). A har module that
 # imports one of them at its top counts as one of them.
 LAZY = {"tensorflow", "keras", "sklearn", "ai_edge_litert"}
-# Files whose function-level imports of light modules are still to move to the top; they
-# belong to the Retrain work (issue #18 item 4 left them to their owner).
-LAZY_PENDING: set[str] = set()
 
 
 def top_level_imports(path: Path) -> set[str]:
@@ -178,8 +173,6 @@ def test_function_level_imports_in_har_are_only_of_heavy_modules():
     wrong = []
     for path in HAR.rglob("*.py"):
         rel = str(path.relative_to(ROOT))
-        if rel in LAZY_PENDING:
-            continue
         for fn in ast.walk(ast.parse(path.read_text())):
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
