@@ -30,6 +30,7 @@ from machine import machine  # noqa: E402
 
 from har.config import SEQUENCE_LENGTH  # noqa: E402
 from har.data.ucf import scan  # noqa: E402
+from har.data.video import sample_indices  # noqa: E402
 from har.inference import Predictor  # noqa: E402
 from har.training.experiment import prepare_data, train_and_evaluate  # noqa: E402
 from har.training.recipe import RECIPES, TrainConfig  # noqa: E402
@@ -66,18 +67,28 @@ def run_one(data, arch: str, recipe: str, seed: int, epochs: int | None, keep=No
     }
 
 
-def open_set(folder: Path, arch: str, recipe: str, split_seed: int, epochs: int | None) -> dict:
-    """Train without each class in turn; how often its test clips are flagged uncertain."""
+def open_set(
+    folder: Path, arch: str, recipe: str, split_seed: int, epochs: int | None, scores=None
+) -> dict:
+    """Train without each class in turn; how often its test clips are flagged uncertain.
+
+    With `scores` (a folder), each left-out model's raw outputs are kept there as
+    `<arch>-<recipe>-without-<class>.npz`: logits and penultimate features of the validation,
+    test and unseen clips (and features of the training clips at the models' 20 frames), so
+    other "unsure" rules can be compared without training again (benchmarks/open_set_rules.py).
+    """
     classes = scan(folder).classes
     rows = {}
     for left_out in classes:
         kept = [c for c in classes if c != left_out]
         config = TrainConfig(arch, recipe=recipe, seed=1, epochs=epochs)
         data = prepare_data(folder, kept, "group", split_seed, train_frames=config.train_frames)
+        start = time.perf_counter()
         result, report, card = train_and_evaluate(data, config, f"{arch}-without-{left_out}")
         unseen = prepare_data(folder, [left_out, kept[0]], "group", split_seed)
+        unseen_clips = unseen.x_test[unseen.y_test == 0]
         predictor = Predictor.from_model(result.model, card)
-        probabilities = predictor.predict_batch(unseen.x_test[unseen.y_test == 0])
+        probabilities = predictor.predict_batch(unseen_clips)
         threshold = card.calibration["uncertain_below"]
         rows[left_out] = {
             "unseen_clips": int(len(probabilities)),
@@ -85,9 +96,62 @@ def open_set(folder: Path, arch: str, recipe: str, split_seed: int, epochs: int 
             "known_flagged": report.flagged,
             "known_accuracy": report.accuracy,
             "threshold": threshold,
+            "temperature": card.calibration["temperature"],
+            "epochs_run": result.epochs_run,
+            "seconds": round(time.perf_counter() - start, 1),
+            "load_at_end": round(os.getloadavg()[0], 2),
         }
+        if scores is not None:
+            keep_scores(
+                Path(scores) / f"{arch}-{recipe}-without-{left_out}.npz",
+                result.model,
+                data,
+                unseen_clips,
+                card,
+            )
         print(f"  without {left_out}: {rows[left_out]}", flush=True)
     return rows
+
+
+def keep_scores(path: Path, model, data, unseen_clips, card) -> None:
+    """Logits and penultimate features of a trained model (its last layer is Dense softmax)."""
+    import keras
+    import numpy as np
+
+    features_of = keras.Model(model.inputs, model.layers[-2].output)
+    weights, bias = model.layers[-1].get_weights()
+    every = sample_indices(data.x_train.shape[1], SEQUENCE_LENGTH)  # as har.training.fit does
+
+    def outputs(clips):
+        clips = np.asarray(clips)
+        if len(clips) == 0:
+            return np.zeros((0, weights.shape[0]), np.float32), np.zeros((0, len(bias)))
+        feats = np.concatenate(
+            [
+                features_of.predict_on_batch(clips[i : i + 16].astype(np.float32) / 255.0)
+                for i in range(0, len(clips), 16)
+            ]
+        )
+        return feats, feats @ weights + bias
+
+    arrays = {}
+    for part, clips in (
+        ("train", data.x_train[:, every]),
+        ("val", data.x_val),
+        ("test", data.x_test),
+        ("unseen", unseen_clips),
+    ):
+        arrays[f"{part}_features"], arrays[f"{part}_logits"] = outputs(clips)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        **arrays,
+        y_train=data.y_train,
+        y_val=data.y_val,
+        y_test=data.y_test,
+        temperature=card.calibration["temperature"],
+        threshold=card.calibration["uncertain_below"],
+    )
 
 
 def summary(values: list[float]) -> str:
@@ -134,10 +198,15 @@ def main() -> int:
     parser.add_argument("--classes", nargs="+", help="default: every class in the folder")
     parser.add_argument("--models", nargs="+", default=["lrcn", "convlstm"])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument(
+        "--seeds", nargs="*", type=int, default=[1, 2, 3], help="none: only --open-set runs"
+    )
     parser.add_argument("--split-seed", type=int, default=27)
     parser.add_argument("--epochs", type=int, help="cap every run's epochs (a quick look)")
     parser.add_argument("--open-set", action="store_true", help="leave-one-class-out runs too")
+    parser.add_argument(
+        "--scores", type=Path, help="--open-set: keep each left-out model's logits here (npz)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--keep-models", type=Path, help="save every trained model here")
     parser.add_argument(
@@ -158,8 +227,7 @@ def main() -> int:
         kept = json.loads(args.out.read_text())
         if kept.get("split") == split:  # same clips in the same parts
             records, open_sets = kept["records"], kept.get("open_set", {})
-    current = {name: json.loads(json.dumps(r.to_dict())) for name, r in RECIPES.items()}
-    records = [r for r in records if r.get("recipe_details") == current.get(r["recipe"])]
+    records = [r for r in records if same_recipe(r)]
     done = {(r["model"], r["recipe"], r["seed"]) for r in records}
     for seed in args.seeds:
         for arch in args.models:
@@ -179,7 +247,7 @@ def main() -> int:
                     continue
                 print(f"open set: {arch} {recipe}", flush=True)
                 open_sets[f"{arch}/{recipe}"] = open_set(
-                    args.data, arch, recipe, args.split_seed, args.epochs
+                    args.data, arch, recipe, args.split_seed, args.epochs, args.scores
                 )
                 save(args, info, split, records, open_sets)
     print(table(records))
@@ -187,6 +255,22 @@ def main() -> int:
         flagged = statistics.mean(r["unseen_flagged"] for r in rows.values())
         print(f"{key}: clips of a left-out class flagged uncertain: {flagged:.0%}")
     return 0
+
+
+def same_recipe(record: dict) -> bool:
+    """Was this kept run trained with today's recipe? Only what applies to its architecture
+    counts (not the summary's words): adding weight averaging for the ConvLSTM does not make
+    the LRCN's runs stale."""
+    if record["recipe"] not in RECIPES:
+        return False
+
+    def own(details: dict) -> dict:
+        details = {k: v for k, v in details.items() if k != "summary"}
+        details["weight_average"] = details.get("weight_average", {}).get(record["model"], 0.0)
+        return details
+
+    current = json.loads(json.dumps(RECIPES[record["recipe"]].to_dict()))
+    return own(record.get("recipe_details", {})) == own(current)
 
 
 def save(args, info, split, records, open_sets) -> None:
