@@ -187,15 +187,26 @@ def _live(predictors: dict) -> None:
         camera("live", key=key, ack=ack, window=LIVE_SECONDS, fps=LIVE_FPS, every_ms=LIVE_EVERY_MS)
 
 
+def agreement_ui(result) -> None:
+    """Do the models that know the same classes agree? (Predict and live mode)"""
+    for agreement in result.agreements():
+        text = escape_markdown(agreement.describe())
+        if agreement.agree:
+            st.caption(text)
+        else:
+            st.warning(text, icon=":material/call_split:")
+
+
 def live_answers_ui(result, predictors: dict) -> None:
     times = st.session_state.setdefault("live_times", deque(maxlen=10))
     times.append(time.monotonic())
     predictions = list(result.predictions.values())
+    agreement_ui(result)
     for col, p in zip(st.columns(len(predictions)), predictions, strict=True):
         with col, st.container(border=True):
             st.markdown(f"**{p.model_name}**")
             st.caption(trained_on(predictors[p.model_name].card))
-            st.markdown(f"### {p.top_class}")
+            st.markdown(f"### {escape_markdown(p.top_class)}")
             st.markdown(f"{p.confidence:.0%} confidence")
             if p.uncertain:
                 st.warning(f"Unsure: none of its classes fits well (< {p.uncertain_below:.0%}).")

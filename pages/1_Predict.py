@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_camera import agreement_ui
 from app_common import (
     clip_is_synthetic,
     frame_grid_ui,
@@ -114,6 +115,7 @@ def answer_ui(prediction, card, truth: str | None) -> None:
 
 def predictions_ui(result, predictors: dict, truth: str | None) -> None:
     predictions = list(result.predictions.values())
+    agreement_ui(result)
     # two answers a row, always half the column: at 1280 px three or four cards a row broke
     # class names mid-word ("WalkingWit/hDog"); a heading wraps only between words
     for start in range(0, len(predictions), 2):

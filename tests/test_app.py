@@ -65,6 +65,11 @@ def test_predict_a_sample_with_both_models():
     assert markdown.count("% confidence") == 2 and "↑" not in markdown
     assert len(at.get("plotly_chart")) == 1  # one grouped chart: both models' rows line up
     assert len(at.get("imgs")) == 20 or len(at.image) == 20  # the 20 frames the models see
+    # one line on whether the pair agrees: a caption when it does, a warning when it does not
+    tops = [text.split(" ")[0] for text in predictions]
+    said = [c.value for c in at.caption] + [w.value for w in at.warning]
+    expected = f"Both models say {tops[0]}" if tops[0] == tops[1] else "The models disagree ("
+    assert sum(s.startswith(expected) for s in said) == 1, said
     at.selectbox(key="sample_class").set_value("Punch (sample)").run()  # a class they don't know
     assert sum("Punch is not one of its 4 classes" in c.value for c in at.caption) == 2
     assert not any("material/" in a for a in answers(at))  # no verdict without the truth

@@ -223,6 +223,8 @@ def test_live_answers_follow_the_camera(server, tmp_path):
         open_camera(page, f"{server}/Predict", "Live")
         expect(page.get_by_text("answers a second")).to_be_visible(timeout=120_000)
         expect(page.get_by_text("The 20 frames the models saw, oldest first")).to_be_visible()
+        pair = page.get_by_text(re.compile(r"^(Both models say|The models disagree) "))
+        expect(pair.first).to_be_visible()  # whether the two models agree, above their answers
         seen, start = set(), time.monotonic()
         while len(seen) < 3 and time.monotonic() - start < 90:  # the video changes every 3 s
             answers = live_answers(page)

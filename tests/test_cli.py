@@ -153,3 +153,8 @@ def test_predict_picks_the_synthetic_pair_for_a_builtin_sample_and_the_real_pair
     out, err = capsys.readouterr()
     assert "lrcn-ucf6 (lrcn)  [trained on real footage (UCF101, 6 classes)]" in out
     assert "convlstm-ucf6" in out and "paper4" not in out and err == ""
+    assert main(["predict", str(copy), "--json"]) == 0
+    (pair,) = json.loads(capsys.readouterr().out)["agreements"]  # the real pair: same classes
+    assert pair["models"] == ["lrcn-ucf6", "convlstm-ucf6"]
+    said = "Both models say" if pair["agree"] else "unsure: The models disagree (lrcn-ucf6 says"
+    assert said in out

@@ -13,6 +13,7 @@ from conftest import write_cv2_video
 from har.data.video import read_clip
 from har.errors import ModelError
 from har.inference import InputSpec, Prediction, Predictor, predict_video
+from har.inference.prediction import agreements
 from har.models.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +98,41 @@ def test_uncertain_is_relative_to_the_number_of_classes(classes, confidence, unc
     probs = np.array([confidence] + [rest] * (classes - 1), np.float32)
     p = Prediction("m", "lrcn", [f"C{i}" for i in range(classes)], probs, 0.0)
     assert p.uncertain is uncertain
+
+
+def answer(name: str, classes: list[str], top: str, confidence: float) -> Prediction:
+    rest = (1.0 - confidence) / (len(classes) - 1)
+    probs = np.array([confidence if c == top else rest for c in classes], np.float32)
+    return Prediction(name, "lrcn", classes, probs, 0.0, uncertain_threshold=0.6)
+
+
+def test_models_of_the_same_classes_that_disagree_make_the_answer_unsure():
+    six, four = ["A", "B", "C"], ["W", "X", "Y", "Z"]
+    predictions = {
+        "real-lrcn": answer("real-lrcn", six, "A", 0.95),
+        "real-convlstm": answer("real-convlstm", list(reversed(six)), "B", 0.90),
+        "demo-lrcn": answer("demo-lrcn", four, "W", 0.99),  # other classes: not compared
+    }
+    (pair,) = agreements(predictions)
+    assert pair.answers == {"real-lrcn": "A", "real-convlstm": "B"}
+    assert not pair.agree and not pair.confident and pair.unsure == ()
+    said = "The models disagree (real-lrcn says A, real-convlstm says B): treat the answer as"
+    assert pair.describe().startswith(said)
+    assert pair.to_dict() == {
+        "models": ["real-lrcn", "real-convlstm"],
+        "agree": False,
+        "unsure": True,
+        "answers": {"real-lrcn": "A", "real-convlstm": "B"},
+    }
+
+    predictions["real-convlstm"] = answer("real-convlstm", six, "A", 0.50)  # agrees, unsure
+    (pair,) = agreements(predictions)
+    assert pair.agree and not pair.confident and pair.unsure == ("real-convlstm",)
+    assert pair.describe() == "Both models say A, but real-convlstm is unsure."
+
+    predictions["real-convlstm"] = answer("real-convlstm", six, "A", 0.90)
+    predictions["demo-convlstm"] = answer("demo-convlstm", four, "W", 0.9)
+    first, second = agreements(predictions)
+    assert first.confident and first.describe() == "Both models say A."
+    assert second.answers == {"demo-lrcn": "W", "demo-convlstm": "W"} and second.confident
+    assert agreements({"real-lrcn": predictions["real-lrcn"]}) == []  # one model: nothing to say

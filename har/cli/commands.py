@@ -79,6 +79,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 f"  unsure: none of its classes fits well (confidence below "
                 f"{prediction.uncertain_below:.0%})"
             )
+    for agreement in result.agreements():
+        print(f"\n{'' if agreement.agree else 'unsure: '}{agreement.describe()}")
     return 0
 
 

@@ -4,7 +4,7 @@ Two verbs, as in MMAction2: load models (`Predictor.from_registry`, `load_predic
 predict (`predict_video` for a file, `Predictor.predict_batch` for clips already decoded).
 """
 
-from har.inference.prediction import RUNTIME_NAMES, Prediction, VideoPrediction
+from har.inference.prediction import RUNTIME_NAMES, Agreement, Prediction, VideoPrediction
 from har.inference.predictor import (
     Predictor,
     decode_video,
@@ -16,6 +16,7 @@ from har.inference.spec import DEFAULT_SPEC, InputSpec
 
 __all__ = [
     "DEFAULT_SPEC",
+    "Agreement",
     "RUNTIME_NAMES",
     "InputSpec",
     "Prediction",

@@ -1,4 +1,5 @@
-"""Answers: a Prediction of one model on a clip; a VideoPrediction of several models on a video."""
+"""Answers: a Prediction of one model on a clip; a VideoPrediction of several models on a video;
+an Agreement between models that know the same classes."""
 
 from __future__ import annotations
 
@@ -68,6 +69,73 @@ class Prediction:
         }
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """Whether models that know the same classes give the same answer on one clip.
+
+    When two models trained on the same classes disagree, the clip is often an action
+    neither learned: with one class left out of training in turn, counting a clip as unsure
+    when either model is unsure or the two disagree catches more clips of the left-out
+    action than either model's own threshold (benchmarks/open_set_rules.py). So a
+    disagreement makes the pair's answer unsure, whatever each model's confidence.
+    """
+
+    answers: dict[str, str]  # model name -> its top class, in the order asked
+    unsure: tuple[str, ...]  # the models among them whose own answer is unsure
+
+    @property
+    def agree(self) -> bool:
+        return len(set(self.answers.values())) == 1
+
+    @property
+    def confident(self) -> bool:
+        """All agree and none is unsure: the one case the pair's answer is not unsure."""
+        return self.agree and not self.unsure
+
+    def describe(self) -> str:
+        """One sentence for people (model and class names as they are: escape for markup)."""
+        names = list(self.answers)
+        if not self.agree:
+            said = ", ".join(f"{n} says {c}" for n, c in self.answers.items())
+            return (
+                f"The models disagree ({said}): treat the answer as unsure. Models trained on "
+                "the same classes that disagree are often looking at an action none of them "
+                "learned."
+            )
+        both = "Both models" if len(names) == 2 else f"All {len(names)} models"
+        said = f"{both} say {next(iter(self.answers.values()))}"
+        if self.unsure:
+            return f"{said}, but {', '.join(self.unsure)} {_is(self.unsure)} unsure."
+        return f"{said}."
+
+    def to_dict(self) -> dict:
+        return {
+            "models": list(self.answers),
+            "agree": self.agree,
+            "unsure": not self.confident,
+            "answers": dict(self.answers),
+        }
+
+
+def _is(names) -> str:
+    return "is" if len(names) == 1 else "are"
+
+
+def agreements(predictions: dict[str, Prediction]) -> list[Agreement]:
+    """One Agreement per set of two or more models trained on the same classes."""
+    groups: dict[tuple[str, ...], list[Prediction]] = {}
+    for prediction in predictions.values():
+        groups.setdefault(tuple(sorted(prediction.class_names)), []).append(prediction)
+    return [
+        Agreement(
+            answers={p.model_name: p.top_class for p in group},
+            unsure=tuple(p.model_name for p in group if p.uncertain),
+        )
+        for group in groups.values()
+        if len(group) > 1
+    ]
+
+
 @dataclass
 class VideoPrediction:
     """A video decoded once, its clips per input spec, and each model's prediction."""
@@ -87,6 +155,10 @@ class VideoPrediction:
     def users(self, sampling: tuple[int, int, int]) -> list[str]:
         """The models that were fed this sample."""
         return [n for n, s in self.specs.items() if s.sampling == sampling]
+
+    def agreements(self) -> list[Agreement]:
+        """Do the models that know the same classes agree? (one entry per such set)"""
+        return agreements(self.predictions)
 
     def to_dict(self) -> dict:
         """JSON-safe, for `har predict --json`."""
@@ -108,4 +180,5 @@ class VideoPrediction:
                 for frames, width, height in [key]
             ],
             "predictions": [p.to_dict() for p in self.predictions.values()],
+            "agreements": [a.to_dict() for a in self.agreements()],
         }
