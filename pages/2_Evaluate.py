@@ -9,7 +9,13 @@ from app_common import models_ui, setup_page, skipped_ui
 from har.config import PAPER_ACCURACY
 from har.errors import HarError
 from har.evaluation.metrics import format_accuracy
-from har.training.evaluate import CLIPS_PER_GROUP, EvalSource, can_synthesize, evaluate_model
+from har.training.evaluate import (
+    CLIPS_PER_GROUP,
+    EvalSource,
+    can_synthesize,
+    evaluate_model,
+    pair_report,
+)
 from har.visualization.charts import confusion_heatmap, reliability_diagram
 
 
@@ -116,6 +122,35 @@ def calibration_ui(name: str, card, report: dict) -> None:
     st.caption(text)
 
 
+def pair_ui(reports: dict, source: EvalSource) -> None:
+    """The models that know the same classes, judged together as Predict judges them."""
+    pair = pair_report(reports)
+    if pair is None:
+        return
+    names = pair["models"]
+    n, confident = pair["num_clips"], pair["confident"]
+    st.subheader("Together: " + " and ".join(names))
+    a, b, c = st.columns(3)
+    a.metric("They agree", f"{pair['agree'] / n:.0%}")
+    b.metric("Answered confidently", f"{confident / n:.0%}")
+    low, high = pair["interval"]
+    c.metric(
+        f"{names[0]} right when confident",
+        f"{pair['right_when_confident'] / max(confident, 1):.1%}",
+    )
+    lines = [
+        f"{name}: {m['right_unsure']} of its {m['right']} right answers and "
+        f"{m['wrong_unsure']} of its {m['wrong']} wrong ones"
+        for name, m in pair["per_model"].items()
+    ]
+    st.caption(
+        f"{source.describe(n)}. On Predict, the answer is unsure unless all of these models give "
+        f"the same class and none is unsure on its own; that left {confident} of {n} clips "
+        f"answered confidently (95 % CI of the accuracy on them {low * 100:.1f}-"
+        f"{high * 100:.1f} %). Called unsure that way: " + "; ".join(lines) + "."
+    )
+
+
 def recorded_ui(cards) -> None:
     """Each card's own test figures, saying on what data and split they were measured."""
     st.subheader("As recorded in the model cards")
@@ -170,5 +205,6 @@ if source is not None:
                     st.error(report["error"])
                     continue
                 report_ui(name, predictors[name].card, report, asked.describe(report["num_clips"]))
+        pair_ui({n: results.get((n, asked), {}) for n in chosen}, asked)
 if chosen:
     recorded_ui(cards)

@@ -214,3 +214,8 @@ def test_evaluate_shows_metrics_tables_and_the_papers_figures():
     assert "92.6 %" in captions and "81.0 %" in captions
     assert captions.count("(95 % CI ") >= 2 and "16 clips)" in captions
     assert all(v.endswith(" %") for v in (m.value for m in at.metric if m.label == "Accuracy"))
+    # the pair (same classes, same clips) judged together, as Predict judges it
+    together = [h.value for h in at.subheader if h.value.startswith("Together: ")]
+    assert together and set(together[0][10:].split(" and ")) == {"lrcn-paper4", "convlstm-paper4"}
+    assert "They agree" in labels and "Answered confidently" in labels
+    assert "16 fresh synthetic clips (generator seed 1000). On Predict, the answer" in captions

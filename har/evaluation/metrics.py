@@ -7,7 +7,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from har.evaluation.calibration import expected_calibration_error, flagged_rates, reliability
+from har.evaluation.calibration import (
+    default_threshold,
+    expected_calibration_error,
+    flagged_rates,
+    reliability,
+)
 
 
 @dataclass
@@ -21,9 +26,14 @@ class EvalReport:
     ece: float = 0.0  # expected calibration error of the probabilities scored
     reliability: list[dict] = field(default_factory=list)  # per confidence bin (calibration)
     flagged: dict = field(default_factory=dict)  # uncertain answers among right / wrong ones
+    # per test clip, in order: its true class, the answer, whether the answer is unsure (for
+    # comparing models on the same clips; not part of to_dict, so not written to cards)
+    per_clip: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        del data["per_clip"]
+        return data
 
     @property
     def accuracy_interval(self) -> tuple[float, float]:
@@ -76,6 +86,14 @@ def evaluate_predictions(
         for i, name in enumerate(class_names)
     }
     present = [i for i in labels if support[i] > 0]
+    threshold = default_threshold(len(labels)) if uncertain_below is None else uncertain_below
+    confidence = np.asarray(probabilities).max(axis=1) if len(y_true) else np.zeros(0)
+    names = np.array(class_names)
+    per_clip = {
+        "truth": names[y_true].tolist(),
+        "answer": names[y_pred].tolist(),
+        "unsure": (confidence < threshold).tolist(),
+    }
     return EvalReport(
         accuracy=float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
         macro_f1=float(np.mean(f1[present])) if present else 0.0,
@@ -88,4 +106,5 @@ def evaluate_predictions(
         flagged=flagged_rates(probabilities, y_true, uncertain_below)
         if uncertain_below is not None and len(y_true)
         else {},
+        per_clip=per_clip,
     )

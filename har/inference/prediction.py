@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from har.data.video import ClipFrames
+from har.evaluation.calibration import default_threshold
 from har.inference.spec import InputSpec
 
 RUNTIME_NAMES = {"litert": "LiteRT", "tensorflow": "TensorFlow"}  # for people
@@ -41,7 +42,7 @@ class Prediction:
         chance (1 / classes) and certainty: 75 % for 2 classes, 62.5 % for 4."""
         if self.uncertain_threshold is not None:
             return float(self.uncertain_threshold)
-        return (1.0 + 1.0 / len(self.class_names)) / 2.0
+        return default_threshold(len(self.class_names))
 
     @property
     def uncertain(self) -> bool:

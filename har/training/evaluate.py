@@ -11,6 +11,8 @@ from pathlib import Path
 
 from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
 from har.errors import DatasetError
+from har.evaluation.metrics import wilson_interval
+from har.inference.prediction import Agreement
 from har.training.experiment import evaluate_on, prepare_data
 from har.training.recipe import MAX_SEED
 from har.utils.progress import Progress
@@ -82,4 +84,60 @@ def evaluate_model(predictor, source: EvalSource, progress=None) -> dict:
     )
     if progress:
         progress("Predicting clips", len(data.x_test), len(data.x_test))
-    return {**evaluate_on(predictor, data).to_dict(), "skipped": data.skipped}
+    report = evaluate_on(predictor, data)
+    return {**report.to_dict(), "per_clip": report.per_clip, "skipped": data.skipped}
+
+
+def pair_report(reports: dict[str, dict]) -> dict | None:
+    """Two or more models of the same classes on the same clips, judged as Predict judges them
+    (har.inference's Agreement: the answer is unsure unless all agree and none is unsure).
+
+    `reports` maps model names to evaluate_model's reports on one source, the first model
+    leading; None unless at least two share the first one's classes and clips. Returns the
+    models, the clips, how often they agree and answer confidently, the first model's
+    accuracy on the confident answers (with its 95 % interval), and per model how many of its
+    right and wrong answers the pair calls unsure.
+    """
+    usable = {n: r for n, r in reports.items() if r.get("per_clip", {}).get("truth")}
+    if not usable:
+        return None
+    lead = next(iter(usable.values()))
+    same = {
+        n: r["per_clip"]
+        for n, r in usable.items()
+        if sorted(r["class_names"]) == sorted(lead["class_names"])
+        and r["per_clip"]["truth"] == lead["per_clip"]["truth"]
+    }
+    if len(same) < 2:
+        return None
+    truth = lead["per_clip"]["truth"]
+    pairs = [
+        Agreement(
+            answers={n: c["answer"][i] for n, c in same.items()},
+            unsure=tuple(n for n, c in same.items() if c["unsure"][i]),
+        )
+        for i in range(len(truth))
+    ]
+    confident = [a.confident for a in pairs]
+    first = next(iter(same.values()))
+    right_when_confident = sum(
+        ok for ok, a, t in zip(confident, first["answer"], truth, strict=True) if ok and a == t
+    )
+    models = {}
+    for name, clips in same.items():
+        right = [a == t for a, t in zip(clips["answer"], truth, strict=True)]
+        models[name] = {
+            "right": sum(right),
+            "right_unsure": sum(r and not c for r, c in zip(right, confident, strict=True)),
+            "wrong": len(right) - sum(right),
+            "wrong_unsure": sum(not r and not c for r, c in zip(right, confident, strict=True)),
+        }
+    return {
+        "models": list(same),
+        "num_clips": len(truth),
+        "agree": sum(a.agree for a in pairs),
+        "confident": sum(confident),
+        "right_when_confident": right_when_confident,
+        "interval": wilson_interval(right_when_confident, sum(confident)),
+        "per_model": models,
+    }
