@@ -201,7 +201,6 @@ def live_answers_ui(result, predictors: dict) -> None:
     times = st.session_state.setdefault("live_times", deque(maxlen=10))
     times.append(time.monotonic())
     predictions = list(result.predictions.values())
-    agreement_ui(result)
     for col, p in zip(st.columns(len(predictions)), predictions, strict=True):
         with col, st.container(border=True):
             st.markdown(f"**{p.model_name}**")
@@ -210,6 +209,7 @@ def live_answers_ui(result, predictors: dict) -> None:
             st.markdown(f"{p.confidence:.0%} confidence")
             if p.uncertain:
                 st.warning(f"Unsure: none of its classes fits well (< {p.uncertain_below:.0%}).")
+    agreement_ui(result)
     clip = result.clip_for()
     strip = np.concatenate(list(clip.pixels), axis=1)  # the frames the models saw, in a row
     st.image(strip, caption=f"The {len(clip.indices)} frames the models saw, oldest first")

@@ -115,7 +115,6 @@ def answer_ui(prediction, card, truth: str | None) -> None:
 
 def predictions_ui(result, predictors: dict, truth: str | None) -> None:
     predictions = list(result.predictions.values())
-    agreement_ui(result)
     # two answers a row, always half the column: at 1280 px three or four cards a row broke
     # class names mid-word ("WalkingWit/hDog"); a heading wraps only between words
     for start in range(0, len(predictions), 2):
@@ -123,6 +122,7 @@ def predictions_ui(result, predictors: dict, truth: str | None) -> None:
         for col, prediction in zip(st.columns(2), row, strict=False):
             with col, st.container(border=True):
                 answer_ui(prediction, predictors[prediction.model_name].card, truth)
+    agreement_ui(result)  # below the answers: they stay above the fold at 1280x720
     st.plotly_chart(grouped_probabilities(predictions), key="probabilities")
     times = " · ".join(
         f"{p.model_name} {p.model_seconds * 1000:.1f} ms on {RUNTIME_NAMES[p.runtime]}"
