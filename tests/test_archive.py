@@ -53,7 +53,8 @@ def test_targets_and_output_names(archive, tmp_path):
 @pytest.mark.slow
 def test_folder_to_csv_reports_bad_files_and_goes_on(archive, tmp_path, capsys):
     out = tmp_path / "rows.csv"
-    args = ["predict", str(archive), "--model", MODEL, "--out", str(out), "--decoders", "2"]
+    args = ["predict", str(archive), "--model", MODEL, "--model", "convlstm-paper4"]
+    args += ["--out", str(out), "--decoders", "2"]
     assert main(args) == 0
     captured = capsys.readouterr()
     assert "22 videos: 20 predicted, 2 failed, 0 already in" in captured.out
@@ -68,6 +69,15 @@ def test_folder_to_csv_reports_bad_files_and_goes_on(archive, tmp_path, capsys):
         probabilities = [float(v) for k, v in r.items() if k.startswith(f"{MODEL}.p.")]
         assert len(probabilities) == 4 and abs(sum(probabilities) - 1) < 1e-4
         assert r[f"{MODEL}.top_class"]
+        # each answer says whether it is unsure, by its card's rule (no threshold: halfway
+        # from chance, 62.5 % for 4 classes); the pair is judged together, as on Predict
+        confidence = float(r[f"{MODEL}.confidence"])
+        assert r[f"{MODEL}.uncertain"] == str(confidence < 0.625).lower()
+        agree = r[f"{MODEL}.top_class"] == r["convlstm-paper4.top_class"]
+        sure = agree and "true" not in (r[f"{MODEL}.uncertain"], r["convlstm-paper4.uncertain"])
+        said = f"{MODEL}+convlstm-paper4: {'agree' if agree else 'disagree'}"
+        assert r["together"] == said + ("" if sure else ", unsure")
+    assert all(r["together"] == "" for r in bad.values())
 
     assert main(args) == 0  # a rerun has nothing left to do
     assert "0 predicted, 0 failed, 22 already in" in capsys.readouterr().out
@@ -103,3 +113,9 @@ def test_a_killed_run_resumes_without_redoing_its_rows(archive, tmp_path):
     assert len(videos) == 22 and len(set(videos)) == 22
     statuses = [json.loads(line)["status"] for line in final.decode().splitlines()]
     assert statuses.count("error") == 2
+    for line in final.decode().splitlines():  # one model: no pair to judge
+        record = json.loads(line)
+        if record["status"] == "ok":
+            answer = record["predictions"][MODEL]
+            assert answer["uncertain"] is (answer["confidence"] < 0.625)
+            assert "agreements" not in record

@@ -29,6 +29,7 @@ import numpy as np
 
 from har.config import VIDEO_EXTENSIONS
 from har.errors import HarError, OutputError, VideoError
+from har.inference.prediction import Prediction, agreements
 from har.inference.predictor import decode_video
 from har.utils.progress import Progress, reporting
 
@@ -129,10 +130,17 @@ class RowLog:
             raise OutputError(f"--out must end in .csv or .jsonl, not {self.path.name!r}.")
         self.csv = self.path.suffix.lower() == ".csv"
         self.models = {name: list(p.card.class_names) for name, p in predictors.items()}
+        # what judges an answer unsure: the card's threshold (None: the default rule)
+        self.judges = {
+            name: (p.card.architecture, p.uncertain_below) for name, p in predictors.items()
+        }
         self.columns = ["video", "status", "error", "frame_count", "fps"]
         for name, classes in self.models.items():
-            self.columns += [f"{name}.top_class", f"{name}.confidence"]
+            self.columns += [f"{name}.top_class", f"{name}.confidence", f"{name}.uncertain"]
             self.columns += [f"{name}.p.{c}" for c in classes]
+        classes = [tuple(sorted(c)) for c in self.models.values()]
+        if len(set(classes)) < len(classes):  # models of the same classes: judged together
+            self.columns.append("together")
         self.done: set[str] = set()
         check_output_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,36 +208,55 @@ class RowLog:
         self._fh.write(line)
         self._fh.flush()  # a killed run keeps every finished row
 
+    def _answers(self, predictions: dict) -> dict[str, Prediction]:
+        return {
+            name: Prediction(
+                name, arch, self.models[name], probabilities, 0.0, uncertain_threshold=threshold
+            )
+            for name, probabilities in predictions.items()
+            for arch, threshold in [self.judges[name]]
+        }
+
     def write(self, video: str, predictions: dict | None, facts: dict, error: str = "") -> None:
-        """One row: predictions {model: probabilities} or an error message."""
+        """One row: predictions {model: probabilities} or an error message. Each answer says
+        whether it is unsure; models of the same classes are judged together, as on Predict
+        ("together": which models, whether they agree, and unsure unless all agree and none
+        is unsure)."""
+        answers = self._answers(predictions or {})
+        together = agreements(answers)
         if self.csv:
             row = {"video": video, "status": "error" if error else "ok", "error": error, **facts}
-            for name, probabilities in (predictions or {}).items():
-                classes = self.models[name]
-                top = int(np.argmax(probabilities))
-                row[f"{name}.top_class"] = classes[top]
-                row[f"{name}.confidence"] = f"{float(probabilities[top]):.6f}"
-                for c, p in zip(classes, probabilities, strict=True):
+            for name, answer in answers.items():
+                row[f"{name}.top_class"] = answer.top_class
+                row[f"{name}.confidence"] = f"{answer.confidence:.6f}"
+                row[f"{name}.uncertain"] = str(answer.uncertain).lower()
+                for c, p in zip(answer.class_names, answer.probabilities, strict=True):
                     row[f"{name}.p.{c}"] = f"{float(p):.6f}"
+            row["together"] = "; ".join(
+                f"{'+'.join(a.answers)}: {'agree' if a.agree else 'disagree'}"
+                + ("" if a.confident else ", unsure")
+                for a in together
+            )
             self._write_line(self._csv_line(row.get(c, "") for c in self.columns))
         else:
             row = {"video": video, "status": "error" if error else "ok"}
             if error:
                 row["error"] = error
             row.update(facts)
-            if predictions:
+            if answers:
                 row["predictions"] = {}
-                for name, probabilities in predictions.items():
-                    classes = self.models[name]
-                    top = int(np.argmax(probabilities))
+                for name, answer in answers.items():
                     row["predictions"][name] = {
-                        "top_class": classes[top],
-                        "confidence": round(float(probabilities[top]), 6),
+                        "top_class": answer.top_class,
+                        "confidence": round(answer.confidence, 6),
+                        "uncertain": answer.uncertain,
                         "probabilities": {
                             c: round(float(p), 6)
-                            for c, p in zip(classes, probabilities, strict=True)
+                            for c, p in zip(answer.class_names, answer.probabilities, strict=True)
                         },
                     }
+                if together:
+                    row["agreements"] = [a.to_dict() for a in together]
             self._write_line(json.dumps(row) + "\n")
         self.done.add(video)
 
