@@ -80,8 +80,22 @@ def main() -> int:
 
     table = results_table(rows)
     print(table)
-    (args.out / f"results-{args.suffix}.md").write_text(table)
+    results = args.out / f"results-{args.suffix}.md"
+    results.write_text(keep_other_rows(table, results, {r[0] for r in rows}))
     return 0
+
+
+def keep_other_rows(table: str, results: Path, retrained: set[str]) -> str:
+    """`table` with the rows of models this run did not retrain kept from the existing file
+    (`--models lrcn` must not drop the ConvLSTM's figures)."""
+    if not results.exists():
+        return table
+    kept = [
+        line
+        for line in results.read_text().splitlines()[2:]
+        if line.startswith("| ") and line.split("|")[1].strip() not in retrained
+    ]
+    return "\n".join([*table.rstrip("\n").splitlines(), *kept]) + "\n"
 
 
 def results_table(rows) -> str:

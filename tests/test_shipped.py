@@ -95,3 +95,30 @@ def test_the_real_pair_answers_by_default_and_the_synthetic_pair_the_builtin_sam
     assert default_models(["a", "b", "c"]) == ["a", "b"]
     sample = next(iter(list_samples().values()))[0]
     assert is_builtin_sample(sample) and not is_builtin_sample(tmp_path / sample.name)
+
+
+def test_retraining_one_shipped_model_keeps_the_others_figures(tmp_path):
+    """`train_shipped.py --models lrcn` rewrites the LRCN's row of results-<suffix>.md and keeps
+    the ConvLSTM's, which it did not retrain."""
+    import importlib.util
+
+    from har.config import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "train_shipped", REPO_ROOT / "scripts" / "train_shipped.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    head = "| model | split | test clips | accuracy | macro F1 | epochs |\n| --- | --- |\n"
+    results = tmp_path / "results-ucf6.md"
+    results.write_text(
+        head + "| lrcn-ucf6 | group | 145 | 91.7% | 0.919 | 76 |\n"
+        "| convlstm-ucf6 | group | 145 | 80.0% | 0.794 | 40 |\n"
+    )
+    table = head + "| lrcn-ucf6 | group | 145 | 90.3% | 0.901 | 60 |\n"
+    merged = script.keep_other_rows(table, results, {"lrcn-ucf6"}).splitlines()
+    assert merged[2:] == [
+        "| lrcn-ucf6 | group | 145 | 90.3% | 0.901 | 60 |",
+        "| convlstm-ucf6 | group | 145 | 80.0% | 0.794 | 40 |",
+    ]
+    assert script.keep_other_rows(table, tmp_path / "none.md", {"lrcn-ucf6"}) == table
