@@ -2,6 +2,7 @@
 
     python benchmarks/real_recipe.py --data ../shared/ucf-real [--models lrcn convlstm]
         [--recipes paper augment] [--seeds 1 2 3] [--split-seed 27] [--open-set]
+        [--open-set-seed 1] [--scores FOLDER]
 
 Every run goes through har.training.experiment, exactly as `har train` trains: the folder's
 group split (seed --split-seed, the same for every run), frames from the cache, the recipe,
@@ -9,7 +10,8 @@ temperature and uncertainty threshold fitted on the validation split, then the t
 Runs are interleaved (seed by seed, recipe by recipe) so a busy machine hurts both alike.
 --open-set also trains, per architecture and recipe, one model per left-out class on the other
 classes, and counts how often clips of the left-out class (an action the model never saw) are
-answered "uncertain": real clips of other actions, the case a user meets most.
+answered "uncertain": real clips of other actions, the case a user meets most (training seed
+--open-set-seed, 1 by default; another seed is kept under "<model>/<recipe>/seed N").
 Prints a table (mean and spread over seeds) and writes benchmarks/results/real_recipe.json,
 one record per run with its per-class accuracy, calibration, epochs, seconds and load.
 """
@@ -68,7 +70,13 @@ def run_one(data, arch: str, recipe: str, seed: int, epochs: int | None, keep=No
 
 
 def open_set(
-    folder: Path, arch: str, recipe: str, split_seed: int, epochs: int | None, scores=None
+    folder: Path,
+    arch: str,
+    recipe: str,
+    split_seed: int,
+    epochs: int | None,
+    scores=None,
+    seed: int = 1,
 ) -> dict:
     """Train without each class in turn; how often its test clips are flagged uncertain.
 
@@ -81,7 +89,7 @@ def open_set(
     rows = {}
     for left_out in classes:
         kept = [c for c in classes if c != left_out]
-        config = TrainConfig(arch, recipe=recipe, seed=1, epochs=epochs)
+        config = TrainConfig(arch, recipe=recipe, seed=seed, epochs=epochs)
         data = prepare_data(folder, kept, "group", split_seed, train_frames=config.train_frames)
         start = time.perf_counter()
         result, report, card = train_and_evaluate(data, config, f"{arch}-without-{left_out}")
@@ -205,6 +213,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, help="cap every run's epochs (a quick look)")
     parser.add_argument("--open-set", action="store_true", help="leave-one-class-out runs too")
     parser.add_argument(
+        "--open-set-seed", type=int, default=1, help="--open-set: the training seed (default 1)"
+    )
+    parser.add_argument(
         "--scores", type=Path, help="--open-set: keep each left-out model's logits here (npz)"
     )
     parser.add_argument("--out", type=Path, default=OUT)
@@ -243,11 +254,20 @@ def main() -> int:
     if args.open_set:
         for arch in args.models:
             for recipe in args.recipes:
-                if f"{arch}/{recipe}" in open_sets:
+                key = f"{arch}/{recipe}" + (
+                    f"/seed {args.open_set_seed}" if args.open_set_seed != 1 else ""
+                )
+                if key in open_sets:
                     continue
-                print(f"open set: {arch} {recipe}", flush=True)
-                open_sets[f"{arch}/{recipe}"] = open_set(
-                    args.data, arch, recipe, args.split_seed, args.epochs, args.scores
+                print(f"open set: {key}", flush=True)
+                open_sets[key] = open_set(
+                    args.data,
+                    arch,
+                    recipe,
+                    args.split_seed,
+                    args.epochs,
+                    args.scores,
+                    args.open_set_seed,
                 )
                 save(args, info, split, records, open_sets)
     print(table(records))
@@ -266,7 +286,9 @@ def same_recipe(record: dict) -> bool:
 
     def own(details: dict) -> dict:
         details = {k: v for k, v in details.items() if k != "summary"}
-        details["weight_average"] = details.get("weight_average", {}).get(record["model"], 0.0)
+        for key in ("weight_average", "label_smoothing"):  # per architecture, or one for all
+            value = details.get(key, 0.0)
+            details[key] = value.get(record["model"], 0.0) if isinstance(value, dict) else value
         return details
 
     current = json.loads(json.dumps(RECIPES[record["recipe"]].to_dict()))
