@@ -99,6 +99,7 @@ def test_console_script_exit_code_without_traceback(tmp_path):
     assert proc.stderr.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     args = ["train", "--data", str(tiny_ucf50), "--model", "lrcn", "--epochs", "1"]
     args += ["--name", "tiny-lrcn", "--classes", "Punch", "Swing"]

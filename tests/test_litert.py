@@ -41,6 +41,7 @@ def test_shipped_models_run_on_litert_with_keras_probabilities(tmp_path, monkeyp
         assert a.top_class == b.top_class
 
 
+@pytest.mark.slow
 def test_the_cli_converts_once_quietly_then_predicts_without_tensorflow(tmp_path):
     path = copy_shipped("lrcn-paper4", tmp_path / "reg", "m")
     script = (

@@ -203,6 +203,7 @@ def submit(at, key: str, text: str, button: str) -> None:
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_page_makes_a_dataset_adds_classes_and_uploads_a_batch(clip):
     at = page()
     assert "No datasets yet" in " ".join(i.value for i in at.info)

@@ -198,6 +198,7 @@ def test_predict_video_decodes_and_times(tiny_model, tmp_path):
         predictor.predict_clip(np.zeros((10, 64, 64, 3), np.uint8))
 
 
+@pytest.mark.slow
 def test_weight_averaging_validates_and_keeps_the_averaged_weights(monkeypatch):
     """A recipe that averages an architecture's weights: what early stopping validated is what
     is kept (the loss recomputed on the kept model is the best validation loss), and it is not
