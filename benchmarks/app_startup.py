@@ -11,7 +11,6 @@ Prints the medians and writes benchmarks/results/app_startup.json with the raw t
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
+from machine import save_json  # noqa: E402
 
 MODELS = ("lrcn-paper4", "convlstm-paper4")
 WARM_CLIPS = ("TaiChi (sample)", "Swing (sample)", "HorseRace (sample)")
@@ -82,9 +82,8 @@ def main() -> int:
         warm = statistics.median(w[m] for r in runs for w in r["warm_ms"])
         ratios[m] = first / warm
         print(f"| {m} | {first:.1f} | {warm:.1f} | {ratios[m]:.2f}x (target <= 2x) |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     result = {"runs": runs, "healthy": healthy, "home": home, "first_over_warm": ratios}
-    args.out.write_text(json.dumps(result, indent=2))
+    save_json(args.out, result)
     return 0
 
 

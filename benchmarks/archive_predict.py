@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import json
 import os
 import platform
 import tempfile
 import time
 from pathlib import Path
+
+from machine import save_json  # noqa: E402
 
 from har.data.synthetic import SYNTHETIC_CLASSES, cached_dataset
 from har.inference.folder import find_videos, predict_archive
@@ -99,9 +100,7 @@ def main() -> None:
         "models": args.models,
         "rows": rows,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    save_json(RESULTS, result)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ the load average beside each run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 CAMERA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
@@ -91,8 +90,7 @@ def main() -> int:
             f"| {i} | {r['answers_per_second']:.2f} | {statistics.median(trips):.0f} | "
             f"{p10:.0f}-{p90:.0f} | {r['load'][0]:.1f} -> {r['load'][1]:.1f} |"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "runs": runs}, indent=2))
+    save_json(args.out, {"machine": machine(), "runs": runs})
     return 0
 
 

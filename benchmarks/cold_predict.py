@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import save_json  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = ROOT / "samples" / "TaiChi_1.mp4"
 CACHE = ROOT / "models" / ".litert"
@@ -104,11 +106,7 @@ def main() -> int:
         "medians": medians,
         "first_run_empty_cache": {"wall": first_wall, **first},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    save_json(args.out, result)
     return 0
 
 

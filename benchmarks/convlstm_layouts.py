@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import statistics
 import sys
@@ -34,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 from har.models import fast_layers, tflite  # noqa: E402
 from har.models.registry import load_model  # noqa: E402
@@ -203,22 +202,18 @@ def main() -> int:
             f"{r['p10_ms']:6.2f}-{r['p90_ms']:<7.2f} {r['speed_vs_current']:16.2f}x"
         )
         del r["times_ms"]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "machine": info,
-                "model": card.name,
-                "threads": args.threads,
-                "rounds": args.rounds,
-                "load_before": load_before,
-                "load_after": load_after,
-                "layouts": results,
-            },
-            indent=2,
-        )
+    save_json(
+        args.out,
+        {
+            "machine": info,
+            "model": card.name,
+            "threads": args.threads,
+            "rounds": args.rounds,
+            "load_before": load_before,
+            "load_after": load_after,
+            "layouts": results,
+        },
     )
-    print(f"wrote {args.out}")
     return 0
 
 

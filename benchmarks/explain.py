@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import statistics
@@ -24,6 +23,8 @@ from pathlib import Path
 from har.utils.quiet import import_tensorflow
 
 tf = import_tensorflow()
+
+from machine import save_json  # noqa: E402
 
 from har.data.encode import write_mp4  # noqa: E402
 from har.data.synthetic import render_clip  # noqa: E402
@@ -157,9 +158,7 @@ def main() -> None:
             "layers": {n: saliency(p, clips[n]).describe() for n, p in predictors.items()},
         },
     }
-    out = ROOT / "benchmarks" / "results" / "explain.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save_json(ROOT / "benchmarks" / "results" / "explain.json", result)
 
     def row(name, s, target, extra=""):
         ok = "ok" if s["median"] < target else "MISSED"
@@ -188,7 +187,6 @@ def main() -> None:
     row("saliency, 20 frames, both", result["saliency"]["both"], 2.0)
     for n, s in sal_each.items():
         print(f"{'  ' + n:<34} {s['median']:8.3f} s")
-    print(f"wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

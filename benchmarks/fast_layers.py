@@ -15,7 +15,6 @@ benchmarks/results/fast_layers.json. Timing targets live here, never in tests.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -35,7 +34,7 @@ from har.models.architectures import build_model  # noqa: E402
 from har.models.fast_layers import to_fast  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHS = ("lrcn", "convlstm")
@@ -265,11 +264,7 @@ def main() -> int:
         f"{info['load_after'][0]:.1f} after"
     )
     print(table(rows))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"machine": info, "quick": args.quick, "rows": rows}, indent=2))
-    tmp.replace(args.out)
-    print(f"\nwrote {args.out}")
+    save_json(args.out, {"machine": info, "quick": args.quick, "rows": rows})
     return 0
 
 

@@ -11,7 +11,6 @@ it on an idle and on a loaded machine (HAR_LITERT_THREADS=auto picks one thread 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import save_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,9 +70,7 @@ def main() -> int:
             + f"  load {load[0]:.1f}"
         )
     results["load_after"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {args.out}")
+    save_json(args.out, results)
     return 0
 
 

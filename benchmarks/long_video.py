@@ -20,7 +20,6 @@ Writes benchmarks/results/long_video.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -33,6 +32,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import save_json  # noqa: E402
 
 from har.data.encode import write_mp4  # noqa: E402
 
@@ -282,9 +283,7 @@ def main() -> int:
         )
 
     results["load_end"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {args.out}")
+    save_json(args.out, results)
     return 0
 
 

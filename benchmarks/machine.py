@@ -30,3 +30,17 @@ def machine() -> dict:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "load_before": os.getloadavg(),
     }
+
+
+def save_json(path: Path, payload) -> Path:
+    """Write a benchmark's results: its folder made, the file replaced whole (a run stopped
+    half-way keeps the previous results), and say where."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    tmp.replace(path)
+    print(f"wrote {path}", flush=True)
+    return path

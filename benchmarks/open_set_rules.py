@@ -32,7 +32,6 @@ benchmarks/results/open_set_rules.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -42,7 +41,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 from har.evaluation.calibration import (  # noqa: E402
     calibrate,
@@ -214,8 +213,7 @@ def main() -> int:
         "share": args.share,
         "results": results,
     }
-    args.out.write_text(json.dumps(payload, indent=1))
-    print(f"\nwrote {args.out}")
+    save_json(args.out, payload)
     return 0
 
 

@@ -8,7 +8,6 @@ Prints a table and writes benchmarks/results/page_heights.json with the load ave
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT  # noqa: E402
 from first_visit import serve  # noqa: E402
+from machine import save_json  # noqa: E402
 
 PAGES = {"Predict": "% confidence", "Explain": "Which frames mattered", "Evaluate": "Evaluate"}
 HEIGHT = "document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
@@ -45,8 +45,7 @@ def main() -> int:
     print("| page (1280x720, first clip) | height px |\n| --- | ---: |")
     for name, px in heights.items():
         print(f"| {name} | {px} |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"app": str(args.app), "heights": heights, "loadavg": load}))
+    save_json(args.out, {"app": str(args.app), "heights": heights, "loadavg": load})
     return 0
 
 

@@ -16,14 +16,13 @@ trainings). Prints a table and writes benchmarks/results/pair_agreement.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 from har.inference import Predictor  # noqa: E402
 from har.training.evaluate import EvalSource, evaluate_model, pair_report  # noqa: E402
@@ -78,8 +77,7 @@ def main() -> int:
         "pair": pair,
         "models_detail": rows,
     }
-    args.out.write_text(json.dumps(payload, indent=1))
-    print(f"wrote {args.out}")
+    save_json(args.out, payload)
     return 0
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 from har.config import SEQUENCE_LENGTH  # noqa: E402
 from har.data.ucf import scan  # noqa: E402
@@ -304,9 +304,7 @@ def save(args, info, split, records, open_sets) -> None:
         "records": records,
         "open_set": open_sets,
     }
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    tmp.replace(args.out)
+    save_json(args.out, payload)
 
 
 if __name__ == "__main__":

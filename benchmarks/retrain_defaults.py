@@ -12,7 +12,6 @@ and after each run, and writes benchmarks/results/retrain_defaults.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import save_json  # noqa: E402
 
 from har.data.synthetic import SYNTHETIC_CLASSES  # noqa: E402
 from har.training.jobs import JobSpec, start_job  # noqa: E402
@@ -73,9 +74,9 @@ def main() -> None:
                 f"load {r['load_before']} -> {r['load_after']}",
                 flush=True,
             )
-    out = ROOT / "benchmarks" / "results" / args.out
-    out.write_text(json.dumps({"cpu_count": os.cpu_count(), "runs": results}, indent=1))
-    print(f"wrote {out}")
+    save_json(
+        ROOT / "benchmarks" / "results" / args.out, {"cpu_count": os.cpu_count(), "runs": results}
+    )
 
 
 if __name__ == "__main__":

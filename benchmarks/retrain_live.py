@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import CHROMIUM, FLAGS, ROOT, streamlit_server  # noqa: E402
+from machine import save_json  # noqa: E402
 
 from har.training.events import Kind  # noqa: E402
 
@@ -173,8 +174,7 @@ def main() -> int:
     }
     print(f"\nbrowser / CLI: {ratios['browser_over_cli']:.2f}x (goal: within 1.5x)")
     print(f"Predict during training / idle: {ratios['busy_over_idle_predict']:.2f}x (goal: 2x)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"raw": raw, "ratios": ratios}, indent=2))
+    save_json(args.out, {"raw": raw, "ratios": ratios})
     return 0
 
 

@@ -11,7 +11,6 @@ the test suite (tests/test_benchmark_parity.py checks only that results agree).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 from har.utils.quiet import import_tensorflow  # noqa: E402
 
@@ -382,13 +381,7 @@ def main() -> int:
         }
         if extra:
             print(f"  {r['metric']}: {extra}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {"machine": info, "quick": args.quick, "repeats": repeats, "rows": rows}, indent=2
-        )
-    )
-    print(f"\nwrote {args.out}")
+    save_json(args.out, {"machine": info, "quick": args.quick, "repeats": repeats, "rows": rows})
     return 0
 
 

@@ -16,7 +16,6 @@ the test clips. Prints a table; writes benchmarks/results/test_time_views.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, save_json  # noqa: E402
 
 from har.data.ucf import scan, split_clips  # noqa: E402
 from har.data.video import read_clips  # noqa: E402
@@ -137,8 +136,7 @@ def main() -> int:
         "results": results,
         "load_at_end": round(os.getloadavg()[0], 2),
     }
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save_json(args.out, record)
     return 0
 
 

@@ -12,7 +12,6 @@ steps stay steady, so this is the cleaner view of how much faster a setting comp
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ from har.utils.quiet import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402
+from machine import save_json  # noqa: E402
 
 from har.models.architectures import build_model  # noqa: E402
 
@@ -65,8 +65,7 @@ def main() -> int:
                              "raw_step_seconds": times})  # fmt: skip
                 print(f"| {arch} | {batch} | {'yes' if xla else 'no'} | {rate:.1f} "
                       f"| {rate / base:.2f}x |", flush=True)  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=2))
+    save_json(args.out, rows)
     return 0
 
 
