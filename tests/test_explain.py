@@ -119,57 +119,51 @@ def test_window_clips_shared_by_sessions_give_each_its_own_window(make_video):
     """Explain caches one WindowClips per video for every session: readers on several threads,
     each slider on another window, all get their window's frames and nothing fails while the
     store of recent windows turns over."""
-    import sys
     import threading
     import time
     from collections import OrderedDict
 
     from har.explain.windows import WindowClips
 
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads swap as often as they can
-    try:
-        video = make_video(120, "H264", ".mp4")
-        bounds = [(s, s + 20) for s in range(0, 100, 10)]  # 10 windows, more than KEEP
-        clips = WindowClips(str(video), bounds, [(4, 32, 32)])
+    video = make_video(120, "H264", ".mp4")
+    bounds = [(s, s + 20) for s in range(0, 100, 10)]  # 10 windows, more than KEEP
+    clips = WindowClips(str(video), bounds, [(4, 32, 32)])
 
-        class Handover(OrderedDict):
-            """Every look at the store lets other threads run before its answer is used."""
+    class Handover(OrderedDict):
+        """Every look at the store lets other threads run before its answer is used."""
 
-            def __contains__(self, key):
-                found = super().__contains__(key)
-                time.sleep(0.001)
-                return found
+        def __contains__(self, key):
+            found = super().__contains__(key)
+            time.sleep(0.001)
+            return found
 
-            def get(self, key, default=None):
-                found = super().get(key, default)
-                time.sleep(0.001)
-                return found
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            time.sleep(0.001)
+            return found
 
-        clips._recent = Handover()
-        assert len(bounds) > WindowClips.KEEP
-        errors, checked = [], []
+    clips._recent = Handover()
+    assert len(bounds) > WindowClips.KEEP
+    errors, checked = [], []
 
-        def reader(offset: int) -> None:
-            try:
-                for step in range(80):
-                    k = (offset + step * 3) % len(bounds)
-                    frames = clips[(4, 32, 32)][k]
-                    start, stop = bounds[k]
-                    want = [start + i for i in sample_indices(stop - start, 4)]
-                    got = [decoded_index(f, size=(160, 120)) for f in frames]
-                    assert got == want, (k, got, want)
-                    checked.append(k)
-            except Exception as error:  # noqa: BLE001  (collected, then asserted)
-                errors.append(repr(error))
+    def reader(offset: int) -> None:
+        try:
+            for step in range(80):
+                k = (offset + step * 3) % len(bounds)
+                frames = clips[(4, 32, 32)][k]
+                start, stop = bounds[k]
+                want = [start + i for i in sample_indices(stop - start, 4)]
+                got = [decoded_index(f, size=(160, 120)) for f in frames]
+                assert got == want, (k, got, want)
+                checked.append(k)
+        except Exception as error:  # noqa: BLE001  (collected, then asserted)
+            errors.append(repr(error))
 
-        threads = [threading.Thread(target=reader, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(before)
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert errors == []
     assert len(checked) == 6 * 80
     assert len(clips._recent) <= WindowClips.KEEP
