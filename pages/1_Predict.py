@@ -20,7 +20,7 @@ from har.data.uploads import forget_upload
 from har.errors import HarError
 from har.inference import RUNTIME_NAMES, predict_video
 from har.models.card import trained_on
-from har.utils.text import escape_markdown, percent, plural
+from har.utils.text import escape_markdown, plural
 from har.visualization.charts import grouped_probabilities
 
 
@@ -102,15 +102,7 @@ def answer_ui(prediction, card, truth: str | None) -> None:
     if truth is not None and truth not in card.class_names:
         st.caption(f"{escape_markdown(truth)} is not one of its {len(card.class_names)} classes.")
     if prediction.uncertain:
-        why = (
-            "the threshold fitted on its validation clips"
-            if card.calibration.get("uncertain_below")
-            else f"halfway from chance ({percent(1 / len(card.class_names))}) to certain"
-        )
-        st.warning(
-            f"Unsure: none of its classes fits well (confidence below "
-            f"{prediction.uncertain_below:.0%}, {why})."
-        )
+        st.warning(f"Unsure: {prediction.unsure_reason()}.")  # our words and numbers
 
 
 def predictions_ui(result, predictors: dict, truth: str | None) -> None:

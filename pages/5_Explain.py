@@ -22,6 +22,7 @@ from har.explain.saliency import overlay
 from har.explain.timeline import DEFAULT_WINDOW_SECONDS, timeline
 from har.explain.whatif import WHATIF_NOTE
 from har.inference import Prediction, predict_video
+from har.models.card import trained_on
 from har.utils.text import escape_markdown
 from har.visualization.charts import (
     agreement_strip,
@@ -82,9 +83,13 @@ def answer_ui(path: Path, predictors: dict) -> None:
         row = predictions[start : start + 4]
         for col, prediction in zip(st.columns(len(row)), row, strict=True):
             with col, st.container(border=True):
-                st.markdown(f"**{prediction.model_name}**")
-                st.markdown(f"#### {prediction.top_class}")
+                card = predictors[prediction.model_name].card
+                st.markdown(f"**{escape_markdown(prediction.model_name)}**")
+                st.caption(f"{card.architecture.upper()} · {escape_markdown(trained_on(card))}")
+                st.markdown(f"#### {escape_markdown(prediction.top_class)}")
                 st.markdown(f"{prediction.confidence:.0%} confidence (whole video)")
+                if prediction.uncertain:
+                    st.warning(f"Unsure: {prediction.unsure_reason()}.")  # our words and numbers
     with st.expander("Every class's probability, whole video"):
         st.plotly_chart(grouped_probabilities(predictions), key="video_probabilities")
     st.caption("Below: where in the video each model sees which action, then why it answers so.")

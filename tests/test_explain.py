@@ -395,6 +395,33 @@ def test_explain_page_for_both_models(isolated_app, monkeypatch):
     assert not at.exception and calls == {**computed, "explain": explained}
 
 
+@pytest.mark.slow
+def test_explain_marks_an_unsure_answer_as_predict_does(isolated_app, tmp_path):
+    """A model whose card sets its threshold above any answer: Explain's answer card says unsure,
+    why, and what the model learned from, in the words Predict uses."""
+    from conftest import copy_shipped
+    from streamlit.testing.v1 import AppTest
+
+    calibration = {"temperature": 1.0, "uncertain_below": 0.9999}
+    copy_shipped(LRCN, tmp_path / "models", "picky", calibration=calibration)
+    from app_common import forget_models
+
+    forget_models()  # the loaders are cached per process, as in the server
+    try:
+        at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
+        at.switch_page("pages/5_Explain.py").run()
+        at.multiselect(key="explain_models").set_value(["picky"]).run()
+        assert not at.exception and not at.error
+        warnings = [w.value for w in at.warning]
+        assert any(
+            w.startswith("Unsure: none of its classes fits well (confidence below 100%, the")
+            for w in warnings
+        ), warnings
+        assert any("trained on synthetic clips" in c.value for c in at.caption)
+    finally:
+        forget_models()
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_explain_page_in_a_browser_shows_both_timelines(server, tmp_path):  # noqa: F811

@@ -136,3 +136,21 @@ def test_models_of_the_same_classes_that_disagree_make_the_answer_unsure():
     assert first.confident and first.describe() == "Both models say A."
     assert second.answers == {"demo-lrcn": "W", "demo-convlstm": "W"} and second.confident
     assert agreements({"real-lrcn": predictions["real-lrcn"]}) == []  # one model: nothing to say
+
+
+def test_an_unsure_answer_says_why_in_one_sentence_for_every_page():
+    from har.inference import Prediction
+
+    classes = ["a", "b", "c", "d"]
+    sure = Prediction("m", "lrcn", classes, np.array([0.9, 0.05, 0.03, 0.02]), 0.0)
+    assert not sure.uncertain and sure.unsure_reason() == ""
+    fallback = Prediction("m", "lrcn", classes, np.array([0.4, 0.3, 0.2, 0.1]), 0.0)
+    assert fallback.unsure_reason() == (
+        "none of its classes fits well (confidence below 62%, halfway from chance (25%) to certain)"
+    )
+    fitted = Prediction(
+        "m", "lrcn", classes, np.array([0.7, 0.1, 0.1, 0.1]), 0.0, uncertain_threshold=0.8
+    )
+    assert fitted.unsure_reason().endswith(
+        "below 80%, the threshold fitted on its validation clips)"
+    )

@@ -10,6 +10,7 @@ import numpy as np
 from har.data.video import ClipFrames
 from har.evaluation.calibration import default_threshold
 from har.inference.spec import InputSpec
+from har.utils.text import percent
 
 RUNTIME_NAMES = {"litert": "LiteRT", "tensorflow": "TensorFlow"}  # for people
 
@@ -47,6 +48,17 @@ class Prediction:
     @property
     def uncertain(self) -> bool:
         return self.confidence < self.uncertain_below
+
+    def unsure_reason(self) -> str:
+        """Why this answer is unsure, for people ("" when it is not): every page says it alike."""
+        if not self.uncertain:
+            return ""
+        why = (
+            "the threshold fitted on its validation clips"
+            if self.uncertain_threshold is not None
+            else f"halfway from chance ({percent(1 / len(self.class_names))}) to certain"
+        )
+        return f"none of its classes fits well (confidence below {self.uncertain_below:.0%}, {why})"
 
     def ranked(self) -> list[tuple[str, float]]:
         """(class, probability) from most to least likely."""
