@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 from pathlib import Path
@@ -35,8 +36,6 @@ def machine() -> dict:
 def save_json(path: Path, payload) -> Path:
     """Write a benchmark's results: its folder made, the file replaced whole (a run stopped
     half-way keeps the previous results), and say where."""
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

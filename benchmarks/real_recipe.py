@@ -286,9 +286,7 @@ def same_recipe(record: dict) -> bool:
 
     def own(details: dict) -> dict:
         details = {k: v for k, v in details.items() if k != "summary"}
-        for key in ("weight_average", "label_smoothing"):  # per architecture, or one for all
-            value = details.get(key, 0.0)
-            details[key] = value.get(record["model"], 0.0) if isinstance(value, dict) else value
+        details["weight_average"] = details.get("weight_average", {}).get(record["model"], 0.0)
         return details
 
     current = json.loads(json.dumps(RECIPES[record["recipe"]].to_dict()))
