@@ -115,8 +115,12 @@ def calibration_ui(name: str, card, report: dict) -> None:
     )
     flagged = report.get("flagged") or {}
     if flagged:
+        novelty = card.calibration.get("novelty")
+        how = "below its confidence threshold" + (
+            f" or unlike its {novelty['reference_clips']} training clips" if novelty else ""
+        )
         text += (
-            f" Flagged uncertain: {flagged['right']:.0%} of {flagged['right_clips']} right "
+            f" Flagged uncertain ({how}): {flagged['right']:.0%} of {flagged['right_clips']} right "
             f"answers, {flagged['wrong']:.0%} of {flagged['wrong_clips']} wrong ones."
         )
     st.caption(text)

@@ -75,10 +75,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for cls, prob in prediction.ranked()[: args.top]:
             print(f"  {cls:<20} {prob:6.1%}")
         if prediction.uncertain:
-            print(
-                f"  unsure: none of its classes fits well (confidence below "
-                f"{prediction.uncertain_below:.0%})"
-            )
+            print(f"  unsure: {prediction.unsure_reason()}")
     for agreement in result.agreements():
         print(f"\n{'' if agreement.agree else 'unsure: '}{agreement.describe()}")
     return 0

@@ -127,11 +127,14 @@ def choose_threshold(
     return math.floor(max(threshold, chance) * 1e4) / 1e4  # rounded down: never flags more
 
 
-def flagged_rates(probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
-    """How often answers are flagged uncertain: among right answers and among wrong ones."""
+def flagged_rates(
+    probabilities: np.ndarray, labels: np.ndarray, threshold: float, flagged=None
+) -> dict:
+    """How often answers are flagged uncertain: among right answers and among wrong ones
+    (`flagged` says which are, when another rule joins the threshold's)."""
     p = np.asarray(probabilities)
     labels = np.asarray(labels, dtype=int)
-    flagged = p.max(axis=1) < threshold
+    flagged = p.max(axis=1) < threshold if flagged is None else np.asarray(flagged, bool)
     right = p.argmax(axis=1) == labels
     return {
         "right": float(flagged[right].mean()) if right.any() else 0.0,

@@ -64,9 +64,12 @@ def evaluate_predictions(
     probabilities: np.ndarray,
     class_names: Sequence[str],
     uncertain_below: float | None = None,
+    unsure: np.ndarray | None = None,
 ) -> EvalReport:
     """Metrics of `probabilities` (N, C) against integer labels, classes in output order;
-    with a threshold, how often right and wrong answers are flagged uncertain."""
+    with a threshold, how often right and wrong answers are flagged uncertain (`unsure`, when
+    given, says which are: Predictor.unsure, which also counts the distance to the training
+    clips; else an answer below the threshold is)."""
     # scikit-learn takes about 1 s to import: only when something is scored
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
@@ -88,11 +91,12 @@ def evaluate_predictions(
     present = [i for i in labels if support[i] > 0]
     threshold = default_threshold(len(labels)) if uncertain_below is None else uncertain_below
     confidence = np.asarray(probabilities).max(axis=1) if len(y_true) else np.zeros(0)
+    flagged = confidence < threshold if unsure is None else np.asarray(unsure, bool)
     names = np.array(class_names)
     per_clip = {
         "truth": names[y_true].tolist(),
         "answer": names[y_pred].tolist(),
-        "unsure": (confidence < threshold).tolist(),
+        "unsure": flagged.tolist(),
     }
     return EvalReport(
         accuracy=float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
@@ -103,7 +107,7 @@ def evaluate_predictions(
         num_clips=int(len(y_true)),
         ece=round(expected_calibration_error(probabilities, y_true), 4) if len(y_true) else 0.0,
         reliability=reliability(probabilities, y_true) if len(y_true) else [],
-        flagged=flagged_rates(probabilities, y_true, uncertain_below)
+        flagged=flagged_rates(probabilities, y_true, uncertain_below, unsure)
         if uncertain_below is not None and len(y_true)
         else {},
         per_clip=per_clip,

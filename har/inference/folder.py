@@ -130,10 +130,6 @@ class RowLog:
             raise OutputError(f"--out must end in .csv or .jsonl, not {self.path.name!r}.")
         self.csv = self.path.suffix.lower() == ".csv"
         self.models = {name: list(p.card.class_names) for name, p in predictors.items()}
-        # what judges an answer unsure: the card's threshold (None: the default rule)
-        self.judges = {
-            name: (p.card.architecture, p.uncertain_below) for name, p in predictors.items()
-        }
         self.columns = ["video", "status", "error", "frame_count", "fps"]
         for name, classes in self.models.items():
             self.columns += [f"{name}.top_class", f"{name}.confidence", f"{name}.uncertain"]
@@ -208,21 +204,14 @@ class RowLog:
         self._fh.write(line)
         self._fh.flush()  # a killed run keeps every finished row
 
-    def _answers(self, predictions: dict) -> dict[str, Prediction]:
-        return {
-            name: Prediction(
-                name, arch, self.models[name], probabilities, 0.0, uncertain_threshold=threshold
-            )
-            for name, probabilities in predictions.items()
-            for arch, threshold in [self.judges[name]]
-        }
-
-    def write(self, video: str, predictions: dict | None, facts: dict, error: str = "") -> None:
-        """One row: predictions {model: probabilities} or an error message. Each answer says
-        whether it is unsure; models of the same classes are judged together, as on Predict
+    def write(
+        self, video: str, answers: dict[str, Prediction] | None, facts: dict, error: str = ""
+    ) -> None:
+        """One row: each model's answer (a Prediction, which says whether it is unsure) or an
+        error message; models of the same classes are judged together, as on Predict
         ("together": which models, whether they agree, and unsure unless all agree and none
         is unsure)."""
-        answers = self._answers(predictions or {})
+        answers = answers or {}
         together = agreements(answers)
         if self.csv:
             row = {"video": video, "status": "error" if error else "ok", "error": error, **facts}
@@ -250,6 +239,11 @@ class RowLog:
                         "top_class": answer.top_class,
                         "confidence": round(answer.confidence, 6),
                         "uncertain": answer.uncertain,
+                        **(
+                            {"distance": round(answer.distance, 6)}
+                            if answer.distance is not None
+                            else {}
+                        ),
                         "probabilities": {
                             c: round(float(p), 6)
                             for c, p in zip(answer.class_names, answer.probabilities, strict=True)
@@ -330,12 +324,16 @@ def predict_archive(
         if not batch:
             return
         outputs = {
-            p.name: p.predict_batch(np.stack([d["pixels"][p.spec.sampling] for _, d in batch]))
+            p: p.score_batch(np.stack([d["pixels"][p.spec.sampling] for _, d in batch]))
             for p in models
         }
         for i, (video, decoded) in enumerate(batch):
             facts = {k: v for k, v in decoded.items() if k != "pixels"}
-            log.write(video, {name: probs[i] for name, probs in outputs.items()}, facts)
+            answers = {
+                p.name: p.prediction(probs[i], None if dist is None else dist[i])
+                for p, (probs, dist) in outputs.items()
+            }
+            log.write(video, answers, facts)
             advance()
         summary.predicted += len(batch)
         batch.clear()

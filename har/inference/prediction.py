@@ -28,6 +28,8 @@ class Prediction:
     runtime: str = "tensorflow"  # what ran it: "litert" or "tensorflow"
     uncertain_threshold: float | None = None  # from the model's card; None: the default rule
     calibrated: bool = False  # probabilities tempered with the card's fitted temperature
+    distance: float | None = None  # to the training clips (har.evaluation.novelty), if measured
+    distance_above: float | None = None  # the card's novelty limit, if it has one
 
     @property
     def top_class(self) -> str:
@@ -46,19 +48,36 @@ class Prediction:
         return default_threshold(len(self.class_names))
 
     @property
+    def unlike_training(self) -> bool:
+        """Further from the training clips than the card's novelty limit."""
+        if self.distance is None or self.distance_above is None:
+            return False
+        return self.distance > self.distance_above
+
+    @property
     def uncertain(self) -> bool:
-        return self.confidence < self.uncertain_below
+        return self.confidence < self.uncertain_below or self.unlike_training
 
     def unsure_reason(self) -> str:
         """Why this answer is unsure, for people ("" when it is not): every page says it alike."""
-        if not self.uncertain:
-            return ""
-        why = (
-            "the threshold fitted on its validation clips"
-            if self.uncertain_threshold is not None
-            else f"halfway from chance ({percent(1 / len(self.class_names))}) to certain"
-        )
-        return f"none of its classes fits well (confidence below {self.uncertain_below:.0%}, {why})"
+        reasons = []
+        if self.confidence < self.uncertain_below:
+            why = (
+                "the threshold fitted on its validation clips"
+                if self.uncertain_threshold is not None
+                else f"halfway from chance ({percent(1 / len(self.class_names))}) to certain"
+            )
+            reasons.append(
+                f"none of its classes fits well (confidence below {self.uncertain_below:.0%}, "
+                f"{why})"
+            )
+        if self.unlike_training:
+            reasons.append(
+                f"the clip is unlike the clips it learned from (distance {self.distance:.2f} "
+                f"to its training clips, above {self.distance_above:.2f}, the limit fitted on "
+                "its validation clips)"
+            )
+        return "; ".join(reasons)
 
     def ranked(self) -> list[tuple[str, float]]:
         """(class, probability) from most to least likely."""
@@ -76,6 +95,8 @@ class Prediction:
             "uncertain": self.uncertain,
             "uncertain_below": round(self.uncertain_below, 6),
             "calibrated": self.calibrated,
+            "distance": None if self.distance is None else round(self.distance, 6),
+            "distance_above": self.distance_above,
             "probabilities": {c: round(p, 6) for c, p in self.ranked()},
             "model_seconds": round(self.model_seconds, 6),
             "runtime": self.runtime,

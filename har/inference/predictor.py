@@ -5,7 +5,8 @@ predict (`predict_video` for a file, `Predictor.predict_batch` for clips already
 A video is decoded once and sampled once per distinct input spec, so a 20-frame and a
 30-frame model share one pass. Each model gets the frames its card asks for: its frame
 count, size, color order and scaling. Probabilities are calibrated with the temperature
-on the model's card, and an answer below the card's threshold is flagged uncertain.
+on the model's card, and an answer below the card's threshold, or a clip further from the
+training clips than the card's novelty limit (har.evaluation.novelty), is flagged uncertain.
 Where the model runs (LiteRT or TensorFlow) is har.inference.runtime's choice.
 """
 
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from har.data.video import ClipFrames, read_clips, sample_frames
+from har.errors import ModelError
 from har.evaluation.calibration import calibrate
+from har.evaluation.novelty import Novelty, from_card
 from har.inference.prediction import Prediction, VideoPrediction
 from har.inference.runtime import Runtime, open_runtime, tensorflow_runtime
 from har.inference.spec import DEFAULT_SPEC, InputSpec
@@ -41,6 +44,12 @@ class Predictor:
         self.spec = InputSpec.of(card)
         self.temperature = float(card.calibration.get("temperature", 1.0))
         self.uncertain_below = card.calibration.get("uncertain_below")
+        self.novelty: Novelty | None = from_card(card)
+        if self.novelty is not None and runtime.features != self.novelty.features:
+            raise ModelError(
+                f"{card.name}'s card compares {self.novelty.features} features of its layer "
+                f"before the last, but the model gives {runtime.features}."
+            )
 
     @classmethod
     def from_registry(cls, name_or_path: str | Path) -> Predictor:
@@ -83,30 +92,72 @@ class Predictor:
     ) -> np.ndarray:
         """Probabilities (N, classes) for RGB clips (N, T, H, W, 3), uint8 or float in [0, 1];
         calibrated with the card's temperature unless `calibrated=False` (the raw softmax)."""
+        return self.score_batch(clips, batch_size, calibrated)[0]
+
+    def score_batch(
+        self, clips: np.ndarray, batch_size: int = 32, calibrated: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(probabilities as predict_batch gives them, each clip's distance to the training
+        clips): the distances are None unless the card has a novelty limit."""
+        raw, features = self.outputs_batch(clips, batch_size)
+        distances = None if self.novelty is None else self.novelty.distances(features)
+        return (calibrate(raw, self.temperature) if calibrated else raw), distances
+
+    def outputs_batch(
+        self, clips: np.ndarray, batch_size: int = 32
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(raw softmax (N, classes), features of the layer before the last (N, F) or None
+        when the model has none): what calibration and the novelty limit are fitted on."""
         clips = np.asarray(clips)
-        if len(clips) == 0:
-            return np.zeros((0, len(self.card.class_names)), np.float32)
         parts = [
             self._runtime.run(self.spec.to_input(clips[i : i + batch_size]))
             for i in range(0, len(clips), batch_size)
         ]
-        raw = np.concatenate(parts)
-        return calibrate(raw, self.temperature) if calibrated else raw
+        if not parts:
+            none = None if not self._runtime.features else np.zeros((0, self._runtime.features))
+            return np.zeros((0, len(self.card.class_names)), np.float32), none
+        raw = np.concatenate([p for p, _ in parts])
+        features = None if parts[0][1] is None else np.concatenate([f for _, f in parts])
+        return raw, features
 
-    def predict_clip(self, pixels: np.ndarray) -> Prediction:
-        """Prediction for one RGB clip (T, H, W, 3) in this model's spec, timed."""
-        start = time.perf_counter()
-        probabilities = self.predict_batch(np.asarray(pixels)[None])[0]
+    def with_card(self, card: ModelCard) -> Predictor:
+        """The same loaded model judged by another card's calibration (one just fitted)."""
+        return Predictor(card, self._runtime, self._model, self.path)
+
+    def unsure(self, probabilities: np.ndarray, distances: np.ndarray | None) -> np.ndarray:
+        """Which of these answers are unsure (as each one's Prediction.uncertain says)."""
+        p = np.asarray(probabilities)
+        return np.array(
+            [
+                self.prediction(p[i], None if distances is None else distances[i]).uncertain
+                for i in range(len(p))
+            ],
+            bool,
+        )
+
+    def prediction(self, probabilities, distance=None, seconds: float = 0.0) -> Prediction:
+        """This model's answer from its calibrated probabilities (and distance) on one clip."""
         return Prediction(
             model_name=self.card.name,
             architecture=self.card.architecture,
             class_names=list(self.card.class_names),
-            probabilities=probabilities,
-            model_seconds=time.perf_counter() - start,
+            probabilities=np.asarray(probabilities),
+            model_seconds=seconds,
             synthetic=bool(self.card.synthetic),
             runtime=self.runtime,
             uncertain_threshold=self.uncertain_below,
             calibrated=self.temperature != 1.0,
+            distance=None if distance is None else float(distance),
+            distance_above=None if self.novelty is None else self.novelty.limit,
+        )
+
+    def predict_clip(self, pixels: np.ndarray) -> Prediction:
+        """Prediction for one RGB clip (T, H, W, 3) in this model's spec, timed."""
+        start = time.perf_counter()
+        probabilities, distances = self.score_batch(np.asarray(pixels)[None])
+        seconds = time.perf_counter() - start
+        return self.prediction(
+            probabilities[0], None if distances is None else distances[0], seconds
         )
 
 

@@ -27,29 +27,47 @@ from har.models.registry import load_model
 
 @dataclass(frozen=True)
 class Runtime:
-    """A model ready to run: float32 input (N, *shape) -> probabilities (N, classes)."""
+    """A model ready to run: float32 input (N, *shape) -> one output (N, classes + features),
+    the probabilities and then the features of the layer before the last (none for a model
+    whose layer before the last is not flat)."""
 
     name: str  # "litert" or "tensorflow"
-    run: Callable[[np.ndarray], np.ndarray]
+    forward: Callable[[np.ndarray], np.ndarray]
+    classes: int
+    features: int  # width of the features after the probabilities (0: none)
     note: str = ""  # why not LiteRT, when it is TensorFlow
+
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(probabilities (N, classes), features (N, features) or None)."""
+        out = self.forward(x)
+        return out[:, : self.classes], (out[:, self.classes :] if self.features else None)
+
+
+def lite_runtime(lite, classes: int) -> Runtime:
+    return Runtime("litert", lite, classes, lite.outputs - classes)
 
 
 def tensorflow_runtime(fast_model, shape, note: str = "") -> Runtime:
     """One tf.function over the fast-layer model for inputs (None, *shape), traced and warmed."""
     import tensorflow as tf
 
+    from har.models.tflite import with_features  # Keras: only on this path
+
+    both = with_features(fast_model)
     # autograph=False: a plain Keras call needs no conversion (and it would warn).
-    forward = tf.function(
-        lambda x: fast_model(x, training=False),
+    traced = tf.function(
+        lambda x: both(x, training=False),
         input_signature=[tf.TensorSpec([None, *shape], tf.float32)],
         autograph=False,
     )
-    forward(np.zeros([1, *shape], np.float32))  # trace and warm once
+    traced(np.zeros([1, *shape], np.float32))  # trace and warm once
+    classes = int(fast_model.outputs[0].shape[-1])
+    width = int(both.outputs[0].shape[-1])
 
-    def run(x: np.ndarray) -> np.ndarray:
-        return forward(x).numpy()
+    def forward(x: np.ndarray) -> np.ndarray:
+        return traced(x).numpy()
 
-    return Runtime("tensorflow", run, note)
+    return Runtime("tensorflow", forward, classes, width - classes, note)
 
 
 def open_runtime(path: Path, card: ModelCard):
@@ -67,12 +85,13 @@ def open_runtime(path: Path, card: ModelCard):
         entry = litert.cache_paths(path)  # hashes the file once
         lite = litert.load_cached(entry, card.input_shape, len(card.class_names))
         if lite is not None:
-            return Runtime("litert", lite), None, card
+            return lite_runtime(lite, len(card.class_names)), None, card
         reason = litert.failed_before(entry)
         if reason is None:
             model, card = load_model(path)  # its checks against the card run here
             try:
-                return Runtime("litert", litert.make_cached(entry, model)), model, card
+                lite = litert.make_cached(entry, model)
+                return lite_runtime(lite, len(card.class_names)), model, card
             except ModelError as exc:
                 reason = str(exc)
     if setting == "litert":

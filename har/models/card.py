@@ -12,6 +12,7 @@ from pathlib import Path
 from har.config import SHIPPED_MODELS_DIR
 from har.errors import ModelError
 from har.evaluation.metrics import format_accuracy
+from har.evaluation.novelty import Novelty
 from har.utils.text import escape_markdown
 
 # What a model may be called: it names files, so letters, digits, '-', '_' and '.'
@@ -137,6 +138,11 @@ def _check_types(data, source: str) -> None:
         and _number(calibration.get("uncertain_below"))
     ):
         raise bad("calibration", "an object with a positive temperature and uncertain_below")
+    if calibration.get("novelty") is not None:
+        try:
+            Novelty.from_dict(calibration["novelty"])
+        except ValueError as exc:
+            raise bad("calibration.novelty", f"a novelty limit this program wrote ({exc})") from exc
 
 
 def trained_on(card: ModelCard) -> str:
@@ -265,6 +271,14 @@ def _calibration_lines(calibration: dict) -> list[str]:
         f"{calibration['uncertain_below']:.1%} confidence is called uncertain "
         f"({calibration.get('rule', '')}).",
     ]
+    novelty = calibration.get("novelty")
+    if novelty:
+        lines[0] += (
+            f" A clip is also called uncertain when it is unlike the "
+            f"{novelty['reference_clips']} training clips: distance above "
+            f"{novelty['distance_above']} to the {novelty['k']}th nearest of them "
+            f"(features of its last hidden layer; {novelty.get('rule', '')})."
+        )
     test = calibration.get("test")
     if test:
         flagged = test["flagged"]

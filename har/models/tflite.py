@@ -55,8 +55,24 @@ def lite_ready(model):
     return copy
 
 
-def convert(model) -> bytes:
-    """A .tflite (built-in ops only, batch 1, weights frozen in) computing `model`'s output.
+def with_features(model):
+    """`model` with one output: its probabilities, then the features of the layer before its
+    last, (N, classes + features); the same weights. `model` itself when that layer's output
+    is not one flat vector per clip (har.evaluation.novelty compares these features)."""
+    import keras
+
+    try:
+        hidden = model.layers[-2].output if len(model.layers) >= 2 else None
+    except (AttributeError, ValueError):  # a layer used twice has no single output
+        hidden = None
+    if hidden is None or len(hidden.shape) != 2:
+        return model
+    return keras.Model(model.inputs[0], keras.layers.Concatenate()([model.outputs[0], hidden]))
+
+
+def convert(model, features: bool = False) -> bytes:
+    """A .tflite (built-in ops only, batch 1, weights frozen in) computing `model`'s output;
+    with `features`, with_features(model)'s (the Predictor's cache; an export has not).
 
     Batch 1 because LiteRT lowers the LSTM / ConvLSTM while-loops to built-ins only when
     their shapes are static; built-ins only, so it runs anywhere LiteRT does (no Flex ops).
@@ -64,6 +80,8 @@ def convert(model) -> bytes:
     import tensorflow as tf
 
     ready = lite_ready(model)
+    if features:
+        ready = with_features(ready)
     forward = tf.function(lambda x: ready(x, training=False), autograph=False)
     spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
     # Without a trackable object the converter freezes the weights into constants, which is
@@ -142,7 +160,8 @@ class LiteModel:
             return self._interpreters[threads]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (N, classes) for float32 model input (N, *input_shape), one at a time."""
+        """The output (N, outputs) for float32 model input (N, *input_shape), one at a time:
+        probabilities (and features after them, when converted with them)."""
         return self.interpreter(self._fixed or free_threads())(x)
 
 

@@ -18,6 +18,7 @@ from har.data.frame_cache import FrameCache, load_frames
 from har.data.own_datasets import is_own_dataset
 from har.data.synthetic.marker import CARD_NOTE, is_synthetic
 from har.data.ucf import Dataset, Split, scan, split_clips
+from har.data.video import sample_indices
 from har.errors import DatasetError, ModelError
 from har.evaluation.calibration import (
     FLAGGED_CORRECT_SHARE,
@@ -29,6 +30,8 @@ from har.evaluation.calibration import (
     negative_log_likelihood,
 )
 from har.evaluation.metrics import EvalReport, evaluate_predictions
+from har.evaluation.novelty import ARCHITECTURES as NOVELTY_ARCHITECTURES
+from har.evaluation.novelty import CONFIDENCE_SHARE, K, Novelty
 from har.inference.predictor import Predictor
 from har.models.card import ModelCard
 from har.training import distribute
@@ -240,17 +243,32 @@ def train_and_evaluate(data: PreparedData, config, name: str, listener=None, str
     if result.stopped_by_user or not distribute.is_chief(strategy):
         return result, None, card
     raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
-    card.calibration = fit_calibration(raw.predict_batch(data.x_val), data.y_val)
-    test_raw = raw.predict_batch(data.x_test)
-    probabilities = calibrate(test_raw, card.calibration["temperature"])
-    report = evaluate_predictions(
-        data.y_test, probabilities, data.class_names, card.calibration["uncertain_below"]
+    card.calibration = fit_calibration(
+        *raw.outputs_batch(data.x_val), data.y_val, _train_features(raw, data)
     )
+    judged = raw.with_card(card)
+    test_raw, distances = judged.score_batch(data.x_test, calibrated=False)
+    probabilities = calibrate(test_raw, card.calibration["temperature"])
+    unsure = judged.unsure(probabilities, distances)
+    threshold = card.calibration["uncertain_below"]
+    report = evaluate_predictions(data.y_test, probabilities, data.class_names, threshold, unsure)
     card.metrics = {"test": report.to_dict()}
     card.calibration["test"] = calibration_report(
-        test_raw, probabilities, data.y_test, card.calibration["uncertain_below"]
+        test_raw, probabilities, data.y_test, threshold, unsure
     )
     return result, report, card
+
+
+def _train_features(predictor, data: PreparedData) -> np.ndarray | None:
+    """Features of the training clips (at the model's frames, as har.training.fit samples
+    them) for a novelty limit, when the model's architecture gets one and gives features."""
+    if predictor.card.architecture not in NOVELTY_ARCHITECTURES or len(data.x_train) < K:
+        return None
+    x = data.x_train
+    frames = predictor.spec.shape[0]
+    if x.shape[1] != frames:
+        x = x[:, sample_indices(x.shape[1], frames)]
+    return predictor.outputs_batch(x)[1]
 
 
 def model_card(data: PreparedData, result, name: str, strategy=None):
@@ -298,31 +316,50 @@ def model_card(data: PreparedData, result, name: str, strategy=None):
     return card
 
 
-def fit_calibration(val_probabilities: np.ndarray, y_val: np.ndarray) -> dict:
-    """Temperature and uncertainty threshold from the validation split, as recorded on a card."""
+def fit_calibration(
+    val_probabilities: np.ndarray,
+    val_features: np.ndarray | None,
+    y_val: np.ndarray,
+    train_features: np.ndarray | None = None,
+) -> dict:
+    """Temperature and uncertainty threshold from the validation split, as recorded on a card.
+
+    With the training clips' features (and the validation clips'), a novelty limit too
+    (har.evaluation.novelty), and then the confidence threshold flags only CONFIDENCE_SHARE of
+    the correct validation answers: the distance does most of the flagging.
+    """
     temperature = fit_temperature(val_probabilities, y_val)
     calibrated = calibrate(val_probabilities, temperature)
-    return {
+    novelty = None
+    if train_features is not None and val_features is not None and len(y_val):
+        right = calibrated.argmax(axis=1) == np.asarray(y_val, dtype=int)
+        novelty = Novelty.fit(train_features, val_features, right)
+    share = CONFIDENCE_SHARE if novelty else FLAGGED_CORRECT_SHARE
+    calibration = {
         "temperature": temperature,
-        "uncertain_below": choose_threshold(calibrated, y_val),
+        "uncertain_below": choose_threshold(calibrated, y_val, share),
         "fitted_on": f"validation split ({len(y_val)} clips)",
         "rule": (
             f"an answer is uncertain below the confidence that at most "
-            f"{FLAGGED_CORRECT_SHARE:.0%} of the correct validation answers fall below"
+            f"{share * 100:g}% of the correct validation answers fall below"
         ),
     }
+    if novelty:
+        calibration["novelty"] = novelty.to_dict()
+    return calibration
 
 
-def calibration_report(raw, calibrated, labels, threshold: float) -> dict:
+def calibration_report(raw, calibrated, labels, threshold: float, unsure=None) -> dict:
     """What calibration did on held-out clips: calibration error and likelihood before and
-    after, and how often right and wrong answers are flagged uncertain."""
+    after, and how often right and wrong answers are flagged uncertain (`unsure`: which are,
+    when a novelty limit joins the threshold)."""
     return {
         "num_clips": int(len(labels)),
         "ece_before": round(expected_calibration_error(raw, labels), 4),
         "ece_after": round(expected_calibration_error(calibrated, labels), 4),
         "nll_before": round(negative_log_likelihood(raw, labels), 4),
         "nll_after": round(negative_log_likelihood(calibrated, labels), 4),
-        "flagged": flagged_rates(calibrated, labels, threshold),
+        "flagged": flagged_rates(calibrated, labels, threshold, unsure),
     }
 
 
@@ -341,12 +378,13 @@ def _own_labels(predictor, data: PreparedData) -> np.ndarray:
 def evaluate_on(predictor, data: PreparedData) -> EvalReport:
     """Test-split metrics of a loaded Predictor, in the predictor's own class order."""
     remap = _own_labels(predictor, data)
-    probabilities = predictor.predict_batch(data.x_test)
+    probabilities, distances = predictor.score_batch(data.x_test)
     return evaluate_predictions(
         remap[data.y_test],
         probabilities,
         list(predictor.card.class_names),
         predictor.uncertain_below,
+        predictor.unsure(probabilities, distances),
     )
 
 
@@ -356,14 +394,17 @@ def calibrate_on(predictor, data: PreparedData) -> dict:
     remap = _own_labels(predictor, data)
     if len(data.y_val) == 0:
         raise DatasetError("Calibration needs validation clips; use a group or random split.")
-    calibration = fit_calibration(
-        predictor.predict_batch(data.x_val, calibrated=False), remap[data.y_val]
-    )
-    raw = predictor.predict_batch(data.x_test, calibrated=False)
+    val_raw, val_features = predictor.outputs_batch(data.x_val)
+    train_features = _train_features(predictor, data)
+    calibration = fit_calibration(val_raw, val_features, remap[data.y_val], train_features)
+    judged = predictor.with_card(replace(predictor.card, calibration=calibration))
+    raw, distances = judged.score_batch(data.x_test, calibrated=False)
+    calibrated = calibrate(raw, calibration["temperature"])
     calibration["test"] = calibration_report(
         raw,
-        calibrate(raw, calibration["temperature"]),
+        calibrated,
         remap[data.y_test],
         calibration["uncertain_below"],
+        judged.unsure(calibrated, distances),
     )
     return calibration
