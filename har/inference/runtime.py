@@ -23,6 +23,7 @@ from har.errors import ModelError
 from har.inference import litert
 from har.models.card import ModelCard
 from har.models.registry import load_model
+from har.models.tflite import with_features
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,6 @@ def lite_runtime(lite, classes: int) -> Runtime:
 def tensorflow_runtime(fast_model, shape, note: str = "") -> Runtime:
     """One tf.function over the fast-layer model for inputs (None, *shape), traced and warmed."""
     import tensorflow as tf
-
-    from har.models.tflite import with_features  # Keras: only on this path
 
     both = with_features(fast_model)
     # autograph=False: a plain Keras call needs no conversion (and it would warn).
