@@ -207,7 +207,9 @@ def live_answers_ui(result, predictors: dict) -> None:
             st.caption(trained_on(predictors[p.model_name].card))
             st.markdown(f"### {escape_markdown(p.top_class)}")
             st.markdown(f"{p.confidence:.0%} confidence")
-            if p.uncertain:
+            if p.unlike_training:
+                st.warning("Unsure: unlike the clips it learned from.")
+            elif p.uncertain:
                 st.warning(f"Unsure: none of its classes fits well (< {p.uncertain_below:.0%}).")
     agreement_ui(result)
     clip = result.clip_for()

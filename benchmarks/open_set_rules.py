@@ -21,6 +21,9 @@ target: at least 40 %). Rules:
 - knn: minus the distance from the clip's normalized features to their k-th nearest normalized
   training clip (Sun et al., 2022), k = 5;
 - knn_and_msp: unsure when either the msp rule or the knn rule (each at half the share) flags;
+- card (LRCN cards): what an LRCN card with a novelty limit does (har.evaluation.novelty, with
+  its own functions: float16 reference, limit at `--share`, rounded up), or the confidence
+  below the threshold at CONFIDENCE_SHARE (2.5 %);
 - msp at other shares (msp@5%, msp@15%, msp@20%): the same score, another threshold;
 - both models (when SCORES has both architectures' runs): the LRCN's answer, unsure when
   either model's msp rule flags or the two disagree on the class.
@@ -48,6 +51,7 @@ from har.evaluation.calibration import (  # noqa: E402
     choose_threshold,
     fit_temperature,
 )
+from har.evaluation.novelty import CONFIDENCE_SHARE, Novelty  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "open_set_rules.json"
 K = 5
@@ -114,6 +118,12 @@ def evaluate(path: Path, share: float) -> dict:
     flags["knn_and_msp"] = (
         (test["msp"] < tm) | (test["knn"] < tk),
         (unseen["msp"] < tm) | (unseen["knn"] < tk),
+    )
+    card = Novelty.fit(s["train_features"], s["val_features"], val_right, share)
+    t = choose_threshold(calibrate(raw_val, temperature), s["y_val"], CONFIDENCE_SHARE)
+    flags["card"] = (
+        (test["msp"] < t) | (card.distances(s["test_features"]) > card.limit),
+        (unseen["msp"] < t) | (card.distances(s["unseen_features"]) > card.limit),
     )
     for other in (0.05, 0.15, 0.20):
         t = choose_threshold(calibrate(raw_val, temperature), s["y_val"], other)

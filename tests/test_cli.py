@@ -116,6 +116,9 @@ def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     assert card["split"]["mode"] == "group"
     assert card["synthetic"] is False
     assert 0.0 <= card["metrics"]["test"]["accuracy"] <= 1.0
+    # an LRCN's card carries its training clips' features and the distance limit (novelty)
+    novelty = card["calibration"]["novelty"]
+    assert novelty["reference_clips"] == card["split"]["train"] and novelty["features"] == 32
 
     assert main(["evaluate", "--model", "tiny-lrcn", "--data", str(tiny_ucf50), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
@@ -130,6 +133,8 @@ def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     assert set(probs) == {"Punch", "Swing"}
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
     assert result["predictions"][0]["top_class"] == max(probs, key=probs.get)
+    assert 0.0 <= result["predictions"][0]["distance"] <= 2.0
+    assert result["predictions"][0]["distance_above"] == novelty["distance_above"]
 
     # Training again under the same name without --overwrite must not replace the model.
     before = saved.stat().st_mtime_ns
