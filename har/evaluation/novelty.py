@@ -98,11 +98,7 @@ class Novelty:
             "reference_clips": int(clips),
             "features": int(features),
             "reference": pack(self.reference),
-            "rule": (
-                f"a clip is unlike the training clips when its distance to the {self.k}th "
-                f"nearest of them is above the one at most {share:.0%} of the correct "
-                "validation answers exceed"
-            ),
+            "rule": f"the distance at most {share:.0%} of the correct validation answers exceed",
         }
 
     @classmethod

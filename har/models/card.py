@@ -275,9 +275,9 @@ def _calibration_lines(calibration: dict) -> list[str]:
     if novelty:
         lines[0] += (
             f" A clip is also called uncertain when it is unlike the "
-            f"{novelty['reference_clips']} training clips: distance above "
-            f"{novelty['distance_above']} to the {novelty['k']}th nearest of them "
-            f"(features of its last hidden layer; {novelty.get('rule', '')})."
+            f"{novelty['reference_clips']} training clips: its distance to the "
+            f"{novelty['k']}th nearest of them, in the features of the layer before the last, "
+            f"above {novelty['distance_above']} ({novelty.get('rule', '')})."
         )
     test = calibration.get("test")
     if test:
