@@ -26,7 +26,7 @@ from har.data.video import enlarge
 from har.errors import HarError
 from har.inference import Predictor
 from har.models.card import describe
-from har.models.registry import DEMO_PAIR, REAL_PAIR, default_models, list_models
+from har.models.registry import DEMO_PAIR, REAL_PAIR, default_models, fingerprint, list_models
 from har.utils.quiet import quiet_native_logs
 from har.utils.text import escape_markdown
 
@@ -85,9 +85,14 @@ def _listed_models() -> tuple[list, list[str]]:
     return cards, [str(w.message) for w in caught]
 
 
-@st.cache_resource(show_spinner="Loading models...")
 def load_predictors() -> dict:
-    """Every model in the registry, loaded once per process: name -> Predictor."""
+    """Every model in the registry, loaded once per process and again whenever a model file or
+    card changes (saved here, or by `har calibrate` while the app runs): name -> Predictor."""
+    return _load_predictors(fingerprint())
+
+
+@st.cache_resource(show_spinner="Loading models...", max_entries=1)
+def _load_predictors(registry: tuple) -> dict:
     # no TensorFlow import: models cached for LiteRT load without it (har.litert), and
     # har.registry imports it, quietly, for a model that must be converted first
     cards, problems = _listed_models()
@@ -100,16 +105,20 @@ def load_predictors() -> dict:
     return {"predictors": predictors, "problems": problems}
 
 
-@st.cache_data(show_spinner=False)
 def model_cards() -> tuple[list, list[str]]:
     """Cards only (no TensorFlow): fast enough for the home page; and what was wrong."""
+    return _model_cards(fingerprint())
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def _model_cards(registry: tuple) -> tuple[list, list[str]]:
     return _listed_models()
 
 
 def forget_models() -> None:
-    """After saving a model: make every page see it."""
-    load_predictors.clear()
-    model_cards.clear()
+    """After saving a model: make every page see it (a changed file is seen anyway)."""
+    _load_predictors.clear()
+    _model_cards.clear()
 
 
 UCF_BOX = "ucf50_dir_box"  # the sidebar's folder box (its key)

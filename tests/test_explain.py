@@ -398,12 +398,15 @@ def test_explain_page_for_both_models(isolated_app, monkeypatch):
 @pytest.mark.slow
 def test_explain_marks_an_unsure_answer_as_predict_does(isolated_app, tmp_path):
     """A model whose card sets its threshold above any answer: Explain's answer card says unsure,
-    why, and what the model learned from, in the words Predict uses."""
+    why, and what the model learned from, in the words Predict uses. The card is changed while
+    the app runs (as `har calibrate` would): the next rerun judges by the new card."""
+    import json
+
     from conftest import copy_shipped
     from streamlit.testing.v1 import AppTest
 
-    calibration = {"temperature": 1.0, "uncertain_below": 0.9999}
-    copy_shipped(LRCN, tmp_path / "models", "picky", calibration=calibration)
+    calibration = {"temperature": 1.0, "uncertain_below": 0.01}
+    path = copy_shipped(LRCN, tmp_path / "models", "picky", calibration=calibration)
     from app_common import forget_models
 
     forget_models()  # the loaders are cached per process, as in the server
@@ -411,6 +414,12 @@ def test_explain_marks_an_unsure_answer_as_predict_does(isolated_app, tmp_path):
         at = AppTest.from_file(REPO_ROOT / "streamlit_app.py", default_timeout=240).run()
         at.switch_page("pages/5_Explain.py").run()
         at.multiselect(key="explain_models").set_value(["picky"]).run()
+        assert not at.exception and not at.error
+        assert not any(w.value.startswith("Unsure") for w in at.warning)
+        card = json.loads(path.with_suffix(".json").read_text())
+        card["calibration"]["uncertain_below"] = 0.9999
+        path.with_suffix(".json").write_text(json.dumps(card))
+        at.run()
         assert not at.exception and not at.error
         warnings = [w.value for w in at.warning]
         assert any(

@@ -258,6 +258,26 @@ def load_model(name_or_path: str | Path, directories=None):
     return model, card
 
 
+def fingerprint(directories=None) -> tuple:
+    """What the registry holds as of now, cheaply (names, sizes and change times of its model
+    files and cards): equal fingerprints, the same models. A long-running app reloads its
+    models when this changes, so a card changed from outside (`har calibrate`) is seen."""
+    found = []
+    for directory in directories or default_directories():
+        try:
+            entries = sorted(Path(directory).iterdir())
+        except OSError:
+            entries = []
+        for path in entries:
+            if path.suffix in (".keras", ".json") and not path.name.startswith("."):
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue
+                found.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(found)
+
+
 def list_models(directories=None) -> list[ModelCard]:
     """Cards of every model found, shipped ones first, one per name.
 
