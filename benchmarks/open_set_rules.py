@@ -26,7 +26,8 @@ target: at least 40 %). Rules:
   below the threshold at CONFIDENCE_SHARE (2.5 %);
 - msp at other shares (msp@5%, msp@15%, msp@20%): the same score, another threshold;
 - both models (when SCORES has both architectures' runs): the LRCN's answer, unsure when
-  either model's msp rule flags or the two disagree on the class.
+  either model's msp rule flags or the two disagree on the class; and the same with the
+  LRCN's card rule in place of its msp (what Predict does since the LRCN's cards have it).
 
 Prints a table per architecture (mean over left-out classes) and writes
 benchmarks/results/open_set_rules.json.
@@ -55,6 +56,7 @@ from har.evaluation.novelty import CONFIDENCE_SHARE, Novelty  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "open_set_rules.json"
 K = 5
+PAIR = "the LRCN's card rule or the ConvLSTM's msp, or they disagree (Predict)"
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -149,30 +151,30 @@ def evaluate(path: Path, share: float) -> dict:
 
 
 def both_models(results: dict) -> dict:
-    """The LRCN's answer, unsure when either model's msp rule flags or they disagree."""
+    """The LRCN's answer, unsure when either model's own rule flags or they disagree: with the
+    LRCN's msp rule (before its cards had a novelty limit), and with its cards' rule (as
+    Predict judges the pair since)."""
     lrcn = next((v for k, v in results.items() if k.startswith("lrcn-")), {})
     convlstm = next((v for k, v in results.items() if k.startswith("convlstm-")), {})
     rows = {}
     for left_out in sorted(set(lrcn) & set(convlstm)):
         a, b = lrcn[left_out], convlstm[left_out]
-        on_test = (
-            a["flags"]["msp"][0] | b["flags"]["msp"][0] | (a["test_answer"] != b["test_answer"])
-        )
-        on_unseen = (
-            a["flags"]["msp"][1] | b["flags"]["msp"][1] | (a["unseen_answer"] != b["unseen_answer"])
-        )
         right = a["test_right"]
+        differ = (a["test_answer"] != b["test_answer"], a["unseen_answer"] != b["unseen_answer"])
+        rules = {}
+        for name, lrcn_rule in (("msp of both, or they disagree", "msp"), (PAIR, "card")):
+            on_test = a["flags"][lrcn_rule][0] | b["flags"]["msp"][0] | differ[0]
+            on_unseen = a["flags"][lrcn_rule][1] | b["flags"]["msp"][1] | differ[1]
+            rules[name] = {
+                "right_flagged": float(on_test[right].mean()),
+                "wrong_flagged": float(on_test[~right].mean()) if (~right).any() else 0.0,
+                "unseen_flagged": float(on_unseen.mean()),
+            }
         rows[left_out] = {
             "test_clips": int(len(right)),
             "test_accuracy": float(right.mean()),
-            "unseen_clips": int(len(on_unseen)),
-            "rules": {
-                "msp of both, or they disagree": {
-                    "right_flagged": float(on_test[right].mean()),
-                    "wrong_flagged": float(on_test[~right].mean()) if (~right).any() else 0.0,
-                    "unseen_flagged": float(on_unseen.mean()),
-                }
-            },
+            "unseen_clips": int(len(a["unseen_answer"])),
+            "rules": rules,
         }
     return rows
 

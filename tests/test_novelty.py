@@ -159,3 +159,49 @@ def test_calibration_fits_a_novelty_limit_for_the_lrcn_only(tmp_path, architectu
     assert (
         report.per_clip["unsure"] == judged.unsure(judged.predict_batch(x_test), distances).tolist()
     )
+
+
+def test_the_benchmarks_card_rule_is_the_products(tmp_path):
+    """benchmarks/open_set_rules.py's `card` rule, from raw logits and features, flags exactly
+    the answers the product flags with a card fitted on the same validation clips."""
+    import sys
+
+    from har.config import REPO_ROOT
+    from har.evaluation.calibration import calibrate
+    from har.training.experiment import fit_calibration
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import open_set_rules
+
+    rng = np.random.default_rng(8)
+    parts = {"train": 40, "val": 30, "test": 25, "unseen": 12}
+    arrays = {f"{p}_features": rng.normal(size=(n, 8)) for p, n in parts.items()}
+    arrays |= {f"{p}_logits": 2 * rng.normal(size=(n, 3)) for p, n in parts.items()}
+    arrays |= {f"y_{p}": rng.integers(0, 3, n) for p, n in parts.items() if p != "unseen"}
+    arrays["unseen_features"] += 3.0  # another action: features elsewhere
+    np.savez(tmp_path / "lrcn-augment-without-x.npz", **arrays)
+    flags = open_set_rules.evaluate(tmp_path / "lrcn-augment-without-x.npz", 0.10)["flags"]
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    calibration = fit_calibration(
+        softmax(arrays["val_logits"]), arrays["val_features"], arrays["y_val"],
+        arrays["train_features"],
+    )  # fmt: skip
+    limit = Novelty.from_dict(calibration["novelty"])
+    flagged = []
+    for k, part in enumerate(("test", "unseen")):
+        probabilities = calibrate(softmax(arrays[f"{part}_logits"]), calibration["temperature"])
+        distances = limit.distances(arrays[f"{part}_features"])
+        product = [
+            Prediction(
+                "m", "lrcn", list("abc"), p, 0.0, distance=d, distance_above=limit.limit,
+                uncertain_threshold=calibration["uncertain_below"],
+            ).uncertain
+            for p, d in zip(probabilities, distances, strict=True)
+        ]  # fmt: skip
+        assert flags["card"][k].tolist() == product
+        flagged += product
+    assert 0 < sum(flagged) < len(flagged)  # both kinds of answer occur
