@@ -75,6 +75,36 @@ def test_predict_a_sample_with_both_models():
     assert not any("material/" in a for a in answers(at))  # no verdict without the truth
 
 
+@pytest.mark.slow
+def test_predict_says_when_a_clip_is_unlike_what_a_model_learned_from(tmp_path):
+    """A copy of the LRCN whose card's training clips all point one way (no clip's LSTM
+    features come near): every answer is unsure, and Predict says why, whatever the confidence."""
+    import numpy as np
+
+    from har.evaluation.novelty import Novelty
+
+    reference = np.zeros((5, 32), np.float32)
+    reference[:, 0] = 1.0
+    novelty = Novelty(reference, 0.0001).to_dict()
+    calibration = {"temperature": 1.0, "uncertain_below": 0.01, "novelty": novelty}
+    copy_shipped("lrcn-paper4", tmp_path / "models", "lrcn-far", calibration=calibration)
+    from app_common import forget_models
+
+    forget_models()
+    try:
+        at = app()
+        at.switch_page("pages/1_Predict.py").run()
+        at.multiselect(key="models").set_value(["lrcn-paper4", "lrcn-far"]).run()
+        at.selectbox(key="sample_class").set_value("Swing (sample)").run()
+        assert not at.exception and len(answers(at)) == 2
+        unlike = [w.value for w in at.warning if "unlike the clips it learned from" in w.value]
+        assert len(unlike) == 1 and unlike[0].startswith("Unsure: the clip is unlike"), unlike
+        said = [c.value for c in at.caption] + [w.value for w in at.warning]
+        assert any("lrcn-far is unsure" in s or "disagree" in s for s in said), said
+    finally:
+        forget_models()
+
+
 def test_three_models_get_whole_names_and_an_upload_keeps_its_name(tmp_path):
     from har.config import SAMPLES_DIR
 
