@@ -190,12 +190,12 @@ def test_an_input_spec_is_enforced_not_guessed():
 
 
 @pytest.mark.slow
-def test_har_calibrate_stores_a_fitted_temperature_on_a_models_card(tmp_path):
+def test_har_calibrate_stores_a_fitted_temperature_on_a_models_card(tmp_path, capsys):
     from har.cli import main
     from har.data.synthetic import generate_dataset
 
     data = generate_dataset(
-        tmp_path / "data", ["TaiChi", "Swing"], groups=3, clips_per_group=2, progress=False
+        tmp_path / "data", ["TaiChi", "Swing"], groups=3, clips_per_group=3, progress=False
     )
     model = build_model("lrcn", 2)
     card = card_for(model, class_names=["TaiChi", "Swing"], split={"mode": "group", "seed": 27})
@@ -204,5 +204,8 @@ def test_har_calibrate_stores_a_fitted_temperature_on_a_models_card(tmp_path):
     calibration = load_card(path).calibration
     assert MIN_T <= calibration["temperature"] <= MAX_T
     assert 0.5 <= calibration["uncertain_below"] <= 1.0  # never below chance for 2 classes
-    assert calibration["fitted_on"] == "validation split (4 clips)"  # 1 group x 2 clips x 2
-    assert calibration["test"]["num_clips"] == 4
+    assert calibration["fitted_on"] == "validation split (6 clips)"  # 1 group x 3 clips x 2
+    assert calibration["test"]["num_clips"] == 6
+    # an LRCN: the distance limit to its 6 training clips too, and the command says so
+    assert calibration["novelty"]["reference_clips"] == 6
+    assert "from its 5th-nearest of the 6 training clips" in capsys.readouterr().out

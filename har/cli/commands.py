@@ -290,6 +290,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"{test['num_clips']} test clips calibration error {test['ece_before']:.3f} -> "
         f"{test['ece_after']:.3f}. Saved in {path}."
     )
+    novelty = card.calibration.get("novelty")
+    if novelty:
+        print(
+            f"Unsure too when a clip is further than {novelty['distance_above']} from its "
+            f"{novelty['k']}th-nearest of the {novelty['reference_clips']} training clips; "
+            f"flagged on the test clips: {test['flagged']['right']:.0%} of right answers, "
+            f"{test['flagged']['wrong']:.0%} of wrong ones."
+        )
     return 0
 
 

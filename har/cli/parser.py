@@ -179,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "calibrate",
-        help="fit a model's confidence (temperature, uncertainty threshold) on a folder's "
-        "validation split and store it on its card",
+        help="fit a model's confidence (temperature, uncertainty threshold; for an LRCN the "
+        "distance limit to its training clips) on a folder's split and store it on its card",
     )
     p.add_argument("--model", required=True, dest="model_name", type=model_name, metavar="NAME")
     p.add_argument("--data", type=Path, required=True)
