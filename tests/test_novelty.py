@@ -83,7 +83,10 @@ def test_an_answer_unlike_the_training_clips_is_unsure_and_says_why():
         distance=0.5, distance_above=0.3,
     )  # fmt: skip
     assert answer.uncertain and answer.unlike_training
-    assert "unlike the clips it learned from" in answer.unsure_reason()
+    assert answer.unsure_reason().startswith(
+        "the clip is unlike the clips it learned from (distance 0.50 to the 5th nearest of them, "
+        "above 0.30, the limit fitted on its validation clips)"
+    )
     assert "none of its classes" not in answer.unsure_reason()
     assert answer.to_dict()["distance"] == 0.5 and answer.to_dict()["uncertain"]
     near = Prediction(

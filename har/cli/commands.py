@@ -40,6 +40,7 @@ from har.training.experiment import calibrate_on, evaluate_on, prepare_data, tra
 from har.training.recipe import TrainConfig
 from har.utils.files import check_input_file, check_writable_folder
 from har.utils.quiet import import_tensorflow
+from har.utils.text import ordinal
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -294,7 +295,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if novelty:
         print(
             f"Unsure too when a clip is further than {novelty['distance_above']} from its "
-            f"{novelty['k']}th-nearest of the {novelty['reference_clips']} training clips; "
+            f"{ordinal(novelty['k'])}-nearest of the {novelty['reference_clips']} training clips; "
             f"flagged on the test clips: {test['flagged']['right']:.0%} of right answers, "
             f"{test['flagged']['wrong']:.0%} of wrong ones."
         )

@@ -10,7 +10,7 @@ import numpy as np
 from har.data.video import ClipFrames
 from har.evaluation.calibration import default_threshold
 from har.inference.spec import InputSpec
-from har.utils.text import percent
+from har.utils.text import ordinal, percent
 
 RUNTIME_NAMES = {"litert": "LiteRT", "tensorflow": "TensorFlow"}  # for people
 
@@ -30,6 +30,7 @@ class Prediction:
     calibrated: bool = False  # probabilities tempered with the card's fitted temperature
     distance: float | None = None  # to the training clips (har.evaluation.novelty), if measured
     distance_above: float | None = None  # the card's novelty limit, if it has one
+    neighbour: int = 5  # the distance is to the clip's neighbour-th nearest training clip
 
     @property
     def top_class(self) -> str:
@@ -74,8 +75,8 @@ class Prediction:
         if self.unlike_training:
             reasons.append(
                 f"the clip is unlike the clips it learned from (distance {self.distance:.2f} "
-                f"to its training clips, above {self.distance_above:.2f}, the limit fitted on "
-                "its validation clips)"
+                f"to the {ordinal(self.neighbour)} nearest of them, above "
+                f"{self.distance_above:.2f}, the limit fitted on its validation clips)"
             )
         return "; ".join(reasons)
 

@@ -149,6 +149,7 @@ class Predictor:
             calibrated=self.temperature != 1.0,
             distance=None if distance is None else float(distance),
             distance_above=None if self.novelty is None else self.novelty.limit,
+            neighbour=5 if self.novelty is None else self.novelty.k,
         )
 
     def predict_clip(self, pixels: np.ndarray) -> Prediction:

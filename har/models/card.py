@@ -13,7 +13,7 @@ from har.config import SHIPPED_MODELS_DIR
 from har.errors import ModelError
 from har.evaluation.metrics import format_accuracy
 from har.evaluation.novelty import Novelty
-from har.utils.text import escape_markdown
+from har.utils.text import escape_markdown, ordinal
 
 # What a model may be called: it names files, so letters, digits, '-', '_' and '.'
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -276,8 +276,8 @@ def _calibration_lines(calibration: dict) -> list[str]:
         lines[0] += (
             f" A clip is also called uncertain when it is unlike the "
             f"{novelty['reference_clips']} training clips: its distance to the "
-            f"{novelty['k']}th nearest of them, in the features of the layer before the last, "
-            f"above {novelty['distance_above']} ({novelty.get('rule', '')})."
+            f"{ordinal(novelty['k'])} nearest of them, in the features of the layer before the "
+            f"last, above {novelty['distance_above']} ({novelty.get('rule', '')})."
         )
     test = calibration.get("test")
     if test:

@@ -38,3 +38,10 @@ def percent(fraction: float) -> str:
     while round(abs(value), digits) == 0 and digits < 6:
         digits += 1
     return f"{value:.{digits}f}%"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
