@@ -52,10 +52,15 @@ from har.evaluation.calibration import (  # noqa: E402
     choose_threshold,
     fit_temperature,
 )
-from har.evaluation.novelty import CONFIDENCE_SHARE, Novelty  # noqa: E402
+from har.evaluation.novelty import (  # noqa: E402
+    CONFIDENCE_SHARE,
+    K,
+    Novelty,
+    kth_distance,
+    normalized,
+)
 
 OUT = Path(__file__).resolve().parent / "results" / "open_set_rules.json"
-K = 5
 PAIR = "the LRCN's card rule or the ConvLSTM's msp, or they disagree (Predict)"
 
 
@@ -70,16 +75,6 @@ def logsumexp(z: np.ndarray) -> np.ndarray:
     return m + np.log(np.exp(z - m[:, None]).sum(axis=1))
 
 
-def normalized(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
-def knn_score(train: np.ndarray, x: np.ndarray, k: int = K) -> np.ndarray:
-    """Minus the distance to the k-th nearest training clip (normalized features)."""
-    d = np.sqrt(np.maximum(2.0 - 2.0 * normalized(x) @ normalized(train).T, 0.0))
-    return -np.sort(d, axis=1)[:, min(k, d.shape[1]) - 1]
-
-
 def scores(s: dict, part: str, temperature: float) -> dict[str, np.ndarray]:
     logits = s[f"{part}_logits"]
     p = calibrate(softmax(logits), temperature)
@@ -89,7 +84,7 @@ def scores(s: dict, part: str, temperature: float) -> dict[str, np.ndarray]:
         "energy": temperature * logsumexp(logits / temperature),
         "max_logit": logits.max(axis=1),
         "margin": top2[:, 1] - top2[:, 0],
-        "knn": knn_score(s["train_features"], s[f"{part}_features"]),
+        "knn": -kth_distance(normalized(s["train_features"]), s[f"{part}_features"], K),
     }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from har.data.video import ClipFrames
 from har.evaluation.calibration import default_threshold
+from har.evaluation.novelty import K
 from har.inference.spec import InputSpec
 from har.utils.text import ordinal, percent
 
@@ -30,7 +31,7 @@ class Prediction:
     calibrated: bool = False  # probabilities tempered with the card's fitted temperature
     distance: float | None = None  # to the training clips (har.evaluation.novelty), if measured
     distance_above: float | None = None  # the card's novelty limit, if it has one
-    neighbour: int = 5  # the distance is to the clip's neighbour-th nearest training clip
+    neighbour: int = K  # the distance is to the clip's neighbour-th nearest training clip
 
     @property
     def top_class(self) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from har.data.video import ClipFrames, read_clips, sample_frames
 from har.errors import ModelError
 from har.evaluation.calibration import calibrate
-from har.evaluation.novelty import Novelty, from_card
+from har.evaluation.novelty import K, Novelty, from_card
 from har.inference.prediction import Prediction, VideoPrediction
 from har.inference.runtime import Runtime, open_runtime, tensorflow_runtime
 from har.inference.spec import DEFAULT_SPEC, InputSpec
@@ -149,7 +149,7 @@ class Predictor:
             calibrated=self.temperature != 1.0,
             distance=None if distance is None else float(distance),
             distance_above=None if self.novelty is None else self.novelty.limit,
-            neighbour=5 if self.novelty is None else self.novelty.k,
+            neighbour=K if self.novelty is None else self.novelty.k,
         )
 
     def predict_clip(self, pixels: np.ndarray) -> Prediction:
