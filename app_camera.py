@@ -207,10 +207,8 @@ def live_answers_ui(result, predictors: dict) -> None:
             st.caption(trained_on(predictors[p.model_name].card))
             st.markdown(f"### {escape_markdown(p.top_class)}")
             st.markdown(f"{p.confidence:.0%} confidence")
-            if p.unlike_training:
-                st.warning("Unsure: unlike the clips it learned from.")
-            elif p.uncertain:
-                st.warning(f"Unsure: none of its classes fits well (< {p.uncertain_below:.0%}).")
+            if p.uncertain:
+                st.warning(f"Unsure: {p.unsure_short()}.")
     agreement_ui(result)
     clip = result.clip_for()
     strip = np.concatenate(list(clip.pixels), axis=1)  # the frames the models saw, in a row

@@ -93,7 +93,16 @@ def test_an_answer_unlike_the_training_clips_is_unsure_and_says_why():
         "m", "lrcn", ["a", "b"], np.array([0.99, 0.01]), 0.0, uncertain_threshold=0.6,
         distance=0.2, distance_above=0.3,
     )  # fmt: skip
-    assert not near.uncertain and near.unsure_reason() == ""
+    assert not near.uncertain and near.unsure_reason() == "" and near.unsure_short() == ""
+    assert answer.unsure_short() == "unlike the clips it learned from"
+    both = Prediction(
+        "m", "lrcn", ["a", "b"], np.array([0.55, 0.45]), 0.0, uncertain_threshold=0.6,
+        distance=0.5, distance_above=0.3,
+    )  # fmt: skip
+    assert both.unsure_short() == (  # live mode names both reasons when both hold
+        "none of its classes fits well (< 60%); unlike the clips it learned from"
+    )
+    assert "; the clip is unlike the clips it learned from" in both.unsure_reason()
 
 
 @pytest.mark.parametrize("runtime", ["litert", "tensorflow"])

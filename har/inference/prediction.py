@@ -81,6 +81,15 @@ class Prediction:
             )
         return "; ".join(reasons)
 
+    def unsure_short(self) -> str:
+        """Why this answer is unsure, in a few words for a live view ("" when it is not)."""
+        reasons = []
+        if self.confidence < self.uncertain_below:
+            reasons.append(f"none of its classes fits well (< {self.uncertain_below:.0%})")
+        if self.unlike_training:
+            reasons.append("unlike the clips it learned from")
+        return "; ".join(reasons)
+
     def ranked(self) -> list[tuple[str, float]]:
         """(class, probability) from most to least likely."""
         order = np.argsort(-self.probabilities)
