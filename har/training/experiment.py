@@ -281,7 +281,10 @@ def model_card(data: PreparedData, result, name: str, strategy=None):
     described = data.to_dict()
     training = asdict(result.config)
     training.update(
-        recipe_details=result.config.spec.to_dict(),
+        recipe_details={
+            **result.config.spec.to_dict(),
+            "summary": result.config.spec.describe(result.config.architecture),
+        },
         # the averaging momentum this model was trained with (har.distribute's loop has none)
         weight_average=0.0 if strategy is not None else result.config.weight_average,
         epochs_run=result.epochs_run,

@@ -59,6 +59,13 @@ class Recipe:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def describe(self, architecture: str) -> str:
+        """The summary as it applies to one architecture (weight averaging is per model)."""
+        momentum = self.weight_average.get(architecture, 0.0)
+        if not momentum:
+            return self.summary
+        return f"{self.summary}; weights averaged over training steps (momentum {momentum})"
+
 
 RECIPES = {
     "paper": Recipe(
@@ -72,7 +79,7 @@ RECIPES = {
         summary=(
             "temporal jitter; one crop, flip, color change and blanked box per clip; pairs of "
             "clips blended (mixup); AdamW with weight decay, label smoothing, learning rate "
-            "halved on plateau, early stopping; the ConvLSTM's weights averaged over steps"
+            "halved on plateau, early stopping"
         ),
         epochs={"convlstm": 40, "lrcn": 100},
         patience={"convlstm": 12, "lrcn": 20},
