@@ -10,8 +10,9 @@ temperature and uncertainty threshold fitted on the validation split, then the t
 Runs are interleaved (seed by seed, recipe by recipe) so a busy machine hurts both alike.
 --open-set also trains, per architecture and recipe, one model per left-out class on the other
 classes, and counts how often clips of the left-out class (an action the model never saw) are
-answered "uncertain": real clips of other actions, the case a user meets most (training seed
---open-set-seed, 1 by default; another seed is kept under "<model>/<recipe>/seed N").
+answered "uncertain" by the card's rule (Predictor.unsure, as the app judges): real clips of
+other actions, the case a user meets most (training seed --open-set-seed, 1 by default;
+another seed is kept under "<model>/<recipe>/seed N").
 Prints a table (mean and spread over seeds) and writes benchmarks/results/real_recipe.json,
 one record per run with its per-class accuracy, calibration, epochs, seconds and load.
 """
@@ -96,11 +97,11 @@ def open_set(
         unseen = prepare_data(folder, [left_out, kept[0]], "group", split_seed)
         unseen_clips = unseen.x_test[unseen.y_test == 0]
         predictor = Predictor.from_model(result.model, card)
-        probabilities = predictor.predict_batch(unseen_clips)
+        probabilities, distances = predictor.score_batch(unseen_clips)
         threshold = card.calibration["uncertain_below"]
-        rows[left_out] = {
+        rows[left_out] = {  # flagged as the product flags: the card's rule, novelty limit too
             "unseen_clips": int(len(probabilities)),
-            "unseen_flagged": float((probabilities.max(1) < threshold).mean()),
+            "unseen_flagged": float(predictor.unsure(probabilities, distances).mean()),
             "known_flagged": report.flagged,
             "known_accuracy": report.accuracy,
             "threshold": threshold,
