@@ -116,6 +116,9 @@ def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     assert card["split"]["mode"] == "group"
     assert card["synthetic"] is False
     assert 0.0 <= card["metrics"]["test"]["accuracy"] <= 1.0
+    # its recipe as it applied to an LRCN: the ConvLSTM's weight averaging is not on it
+    assert card["training"]["recipe"] == "augment" and card["training"]["weight_average"] == 0.0
+    assert "averaged" not in card["training"]["recipe_details"]["summary"]
     # an LRCN's card carries its training clips' features and the distance limit (novelty)
     novelty = card["calibration"]["novelty"]
     assert novelty["reference_clips"] == card["split"]["train"] and novelty["features"] == 32
