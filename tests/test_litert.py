@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ["TaiChi_1", "HorseRace_2", "Swing_1", "WalkingWithDog_2"]
 
 
-@pytest.mark.parametrize("shipped", ["lrcn-paper4", "convlstm-paper4"])
+@pytest.mark.parametrize(
+    "shipped", ["lrcn-paper4", pytest.param("convlstm-paper4", marks=pytest.mark.slow)]
+)
 def test_shipped_models_run_on_litert_with_keras_probabilities(tmp_path, monkeypatch, shipped):
     path = copy_shipped(shipped, tmp_path / "reg", "m")
     lite = Predictor.from_registry(path)
@@ -91,6 +93,7 @@ def test_saliency_on_a_litert_predictor_loads_tensorflow_quietly(tmp_path):
     assert done.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_changed_model_gets_a_new_entry_and_the_old_one_goes(tmp_path):
     folder = tmp_path / "reg"
     path = copy_shipped("lrcn-paper4", folder, "m")

@@ -145,7 +145,7 @@ def split_of(clips: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(clips) % 2
 
 
-@pytest.mark.parametrize("architecture", ["lrcn", "convlstm"])
+@pytest.mark.parametrize("architecture", ["lrcn", pytest.param("convlstm", marks=pytest.mark.slow)])
 def test_calibration_fits_a_novelty_limit_for_the_lrcn_only(tmp_path, architecture):
     keras.utils.set_random_seed(5)
     model = build_model(architecture, 2)

@@ -70,6 +70,7 @@ def test_one_epoch_reports_batches_and_epoch_metrics(arch):
     assert result.model.output_shape == (None, 2)
 
 
+@pytest.mark.slow
 def test_user_stop_ends_training_after_the_current_batch():
     x, y = tiny_data(16)
     listener = Recorder(stop_after_batches=5)  # 4 batches an epoch: stop in the second
@@ -80,6 +81,7 @@ def test_user_stop_ends_training_after_the_current_batch():
     assert len(result.history["val_loss"]) == 1
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_weights():
     """With patience 1 and a learning rate that ruins the model after epoch 1, the weights
     that come back are those of the best validation loss, not the last epoch's."""
