@@ -57,13 +57,18 @@ class Prediction:
         return self.distance > self.distance_above
 
     @property
+    def below_threshold(self) -> bool:
+        """Less confident than the card's threshold (or the halfway default)."""
+        return self.confidence < self.uncertain_below
+
+    @property
     def uncertain(self) -> bool:
-        return self.confidence < self.uncertain_below or self.unlike_training
+        return self.below_threshold or self.unlike_training
 
     def unsure_reason(self) -> str:
         """Why this answer is unsure, for people ("" when it is not): every page says it alike."""
         reasons = []
-        if self.confidence < self.uncertain_below:
+        if self.below_threshold:
             why = (
                 "the threshold fitted on its validation clips"
                 if self.uncertain_threshold is not None
@@ -84,7 +89,7 @@ class Prediction:
     def unsure_short(self) -> str:
         """Why this answer is unsure, in a few words for a live view ("" when it is not)."""
         reasons = []
-        if self.confidence < self.uncertain_below:
+        if self.below_threshold:
             reasons.append(f"none of its classes fits well (< {self.uncertain_below:.0%})")
         if self.unlike_training:
             reasons.append("unlike the clips it learned from")

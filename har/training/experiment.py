@@ -280,13 +280,14 @@ def model_card(data: PreparedData, result, name: str, strategy=None):
     """
     described = data.to_dict()
     training = asdict(result.config)
+    # the averaging momentum this model was trained with (har.distribute's loop has none)
+    averaged = 0.0 if strategy is not None else result.config.weight_average
     training.update(
         recipe_details={
             **result.config.spec.to_dict(),
-            "summary": result.config.spec.describe(result.config.architecture),
+            "summary": result.config.spec.describe(averaged),
         },
-        # the averaging momentum this model was trained with (har.distribute's loop has none)
-        weight_average=0.0 if strategy is not None else result.config.weight_average,
+        weight_average=averaged,
         epochs_run=result.epochs_run,
         stopped_early=result.stopped_early,
         stopped_by_user=result.stopped_by_user,

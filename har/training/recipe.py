@@ -59,9 +59,9 @@ class Recipe:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def describe(self, architecture: str) -> str:
-        """The summary as it applies to one architecture (weight averaging is per model)."""
-        momentum = self.weight_average.get(architecture, 0.0)
+    def describe(self, momentum: float) -> str:
+        """The summary as one model was trained with it: weight averaging is per architecture
+        (TrainConfig.weight_average) and off in distributed training, so it is passed in."""
         if not momentum:
             return self.summary
         return f"{self.summary}; weights averaged over training steps (momentum {momentum})"
