@@ -18,11 +18,13 @@ models: data
 
 # The default models, from real footage: a UCF101 folder with these six classes (or any
 # UCF50/UCF101-shaped folder and REAL_CLASSES), e.g. make real-models REAL=../shared/ucf-real
+# TRIES=3 trains seeds 1-3 of each and keeps the lowest validation loss (3x the time).
 REAL_CLASSES ?= Archery BasketballDunk HorseRace PlayingPiano PlayingViolin Surfing
+TRIES ?= 1
 real-models:
-	@test -n "$(REAL)" || { echo "usage: make real-models REAL=/path/to/UCF101"; exit 2; }
+	@test -n "$(REAL)" || { echo "usage: make real-models REAL=/path/to/UCF101 [TRIES=3]"; exit 2; }
 	$(PY) scripts/train_shipped.py --data $(REAL) --classes $(REAL_CLASSES) --suffix ucf6 \
-	    --skip-random --seed 27 --train-seed 1 --dataset-name "UCF101, 6 classes"
+	    --skip-random --seed 27 --train-seed 1 --tries $(TRIES) --dataset-name "UCF101, 6 classes"
 
 bench:
 	$(PY) benchmarks/run.py

@@ -36,6 +36,12 @@ def main() -> int:
     parser.add_argument("--skip-random", action="store_true", help="no random-split run")
     parser.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE)
     parser.add_argument("--epochs", type=int, help="maximum epochs (default: the recipe's)")
+    parser.add_argument(
+        "--tries",
+        type=int,
+        default=1,
+        help="train seeds train-seed, +1, ...; keep the lowest validation loss",
+    )
     parser.add_argument("--dataset-name", help="what the data is, for the cards (default: folder)")
     parser.add_argument("--out", type=Path, default=SHIPPED_MODELS_DIR)
     args = parser.parse_args()
@@ -55,13 +61,15 @@ def main() -> int:
         name = f"{arch}-{args.suffix}"
         seed = args.seed if args.train_seed is None else args.train_seed
         config = TrainConfig(architecture=arch, seed=seed, recipe=args.recipe, epochs=args.epochs)
-        result, report, card = train_and_evaluate(splits["group"], config, name, ProgressListener())
+        result, report, card = train_and_evaluate(
+            splits["group"], config, name, ProgressListener(), tries=args.tries
+        )
         if args.dataset_name:
             card.dataset["name"] = args.dataset_name
         rows.append((name, "group", len(splits["group"].x_test), report, result.epochs_run))
         if "random" in splits:
-            r_result, r_report, r_card = train_and_evaluate(
-                splits["random"], config, f"{name}-random", ProgressListener()
+            r_result, r_report, r_card = train_and_evaluate(  # the kept run's seed, one try
+                splits["random"], result.config, f"{name}-random", ProgressListener()
             )
             card.metrics["random_split"] = {
                 "note": "A second model of the same architecture, trained and tested on the "

@@ -102,10 +102,11 @@ def test_console_script_exit_code_without_traceback(tmp_path):
 @pytest.mark.slow
 def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     args = ["train", "--data", str(tiny_ucf50), "--model", "lrcn", "--epochs", "1"]
-    args += ["--name", "tiny-lrcn", "--classes", "Punch", "Swing"]
+    args += ["--name", "tiny-lrcn", "--classes", "Punch", "Swing", "--tries", "2"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "test split (group" in out
+    assert "try 1 of 2: seed 27" in out and "try 2 of 2: seed 28" in out
     saved = tmp_path / "models" / "tiny-lrcn.keras"
     assert saved.exists() and (tmp_path / "models" / "tiny-lrcn.json").exists()
 
@@ -114,6 +115,11 @@ def test_train_models_evaluate_predict_round_trip(tiny_ucf50, tmp_path, capsys):
     card = next(c for c in cards if c["name"] == "tiny-lrcn")
     assert card["class_names"] == ["Punch", "Swing"]
     assert card["split"]["mode"] == "group"
+    # two tries, seeds 27 and 28 on the split of --seed 27; the kept one is on the card
+    selection = card["training"]["selection"]
+    assert [t["seed"] for t in selection["tries"]] == [27, 28]
+    assert card["training"]["seed"] == selection["chosen_seed"] and card["split"]["seed"] == 27
+    assert f"kept seed {selection['chosen_seed']}" in out
     assert card["synthetic"] is False
     assert 0.0 <= card["metrics"]["test"]["accuracy"] <= 1.0
     # its recipe as it applied to an LRCN: the ConvLSTM's weight averaging is not on it

@@ -38,6 +38,7 @@ from har.models.registry import (
 from har.training import distribute
 from har.training.experiment import calibrate_on, evaluate_on, prepare_data, train_and_evaluate
 from har.training.recipe import TrainConfig
+from har.training.tries import check_tries
 from har.utils.files import check_input_file, check_writable_folder
 from har.utils.quiet import import_tensorflow
 from har.utils.text import ordinal
@@ -184,6 +185,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         recipe=args.recipe,
     ).validate()
+    strategy_name = None if args.strategy == "default" else args.strategy
+    check_tries(args.tries, args.seed, strategy_name)
     directory = check_writable(args.out)
     name = check_name(
         args.name or slugify(f"{args.architecture}-{args.data.resolve().name}"),
@@ -212,13 +215,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if strategy is not None:
         print(distribute.summary(strategy, config.batch_size))
     result, report, card = train_and_evaluate(
-        data, config, name, listener=ProgressListener(), strategy=strategy
+        data, config, name, listener=ProgressListener(), strategy=strategy, tries=args.tries
     )
     distribute.dump_weights(result.model, distribute.worker_shard(strategy))
     if not distribute.is_chief(strategy):
         print(f"\nworker done after {result.epochs_run} epochs; the chief saves the model")
         return 0
     path = save_trained(result.model, card, directory, args.overwrite)
+    if args.tries > 1:
+        tries = card.training["selection"]["tries"]
+        losses = ", ".join(f"seed {t['seed']}: {t['best_val_loss']}" for t in tries)
+        print(f"\nbest validation loss per try ({losses}); kept seed {result.config.seed}")
     print(
         f"\nstopped after {result.epochs_run} epochs"
         f"{' (early stopping, best weights restored)' if result.stopped_early else ''}"

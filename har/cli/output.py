@@ -40,6 +40,9 @@ class ProgressListener:
     def __init__(self) -> None:
         self.bar = None
 
+    def on_try(self, index: int, tries: int, seed: int) -> None:
+        print(f"try {index + 1} of {tries}: seed {seed}", flush=True)
+
     def on_epoch_begin(self, epoch: int, total_epochs: int) -> None:
 
         self.bar = tqdm(

@@ -22,6 +22,7 @@ from har.cli.commands import (
 from har.cli.runs import add_parser as add_runs_parser
 from har.config import PAPER_CLASSES
 from har.training.recipe import DEFAULT_RECIPE, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, RECIPES
+from har.training.tries import MAX_TRIES
 
 
 def count(low: int, high: int):
@@ -149,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="early-stopping patience (default: the recipe's)",
     )
     p.add_argument("--seed", type=count(0, MAX_SEED), default=27)
+    p.add_argument(
+        "--tries",
+        type=count(1, MAX_TRIES),
+        default=1,
+        help="train with N seeds (--seed, --seed+1, ...; the split stays --seed's) and keep "
+        "the run with the lowest validation loss; N times the time (default 1)",
+    )
     p.add_argument("--name", help="registry name (default: <model>-<folder>)")
     p.add_argument("--out", type=Path, help="folder to save into (default: user models folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model")

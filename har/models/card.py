@@ -241,9 +241,30 @@ def card_markdown(card) -> str:
         f"stopping patience {t['patience']} (best weights restored); ran {t['epochs_run']} "
         f"epochs in {t['seconds']} s. Created {card.created} with {card.versions}.",
         "",
+        *_selection_lines(t.get("selection")),
         *_calibration_lines(card.calibration),
     ]
     return "\n".join(lines)
+
+
+def _selection_lines(selection) -> list[str]:
+    """Which training runs there were and why this one (har.training.tries); none if absent."""
+    try:
+        tries = selection["tries"]
+        seeds = ", ".join(str(int(t["seed"])) for t in tries)
+        losses = ", ".join(
+            "n/a" if t["best_val_loss"] is None else f"{float(t['best_val_loss']):.3f}"
+            for t in tries
+        )
+        chosen = int(selection["chosen_seed"])
+    except (KeyError, TypeError, ValueError):  # no selection, or not one har wrote
+        return []
+    return [
+        f"Kept the run of seed {chosen} out of {len(tries)} (seeds {seeds}; best validation "
+        f"loss {losses}): the one with the lowest validation loss. The test clips played no "
+        "part in the choice.",
+        "",
+    ]
 
 
 def _group_lines(groups: dict) -> list[str]:

@@ -35,6 +35,7 @@ from har.evaluation.novelty import CONFIDENCE_SHARE, K, Novelty
 from har.inference.predictor import Predictor
 from har.models.card import ModelCard
 from har.training import distribute
+from har.training.tries import check_tries, train_tries
 from har.utils.progress import Progress
 from har.utils.versions import library_versions
 
@@ -220,26 +221,37 @@ def _split(dataset: Dataset, mode: str, seed: int) -> Split:
     return split_clips(dataset.clips, mode=mode, seed=seed)
 
 
-def train_and_evaluate(data: PreparedData, config, name: str, listener=None, strategy=None):
+def train_and_evaluate(
+    data: PreparedData, config, name: str, listener=None, strategy=None, tries: int = 1
+):
     """Train with `config` (a TrainConfig); return (TrainResult, EvalReport, ModelCard).
 
     A run the user stopped is not tested (the report is None, the card says so): a Stop
     must end the run in seconds, and the model can be evaluated on its own afterwards.
     With a tf.distribute `strategy`, only the chief tests (a worker returns report None).
+    With `tries` > 1, seeds config.seed, config.seed + 1, ... each train and the run with the
+    lowest validation loss is kept and tested (har.training.tries); its card lists every try.
     """
     from har.training.fit import train_model  # TensorFlow: preparing data does not need it
 
-    result = train_model(
-        data.x_train,
-        data.y_train,
-        data.x_val,
-        data.y_val,
-        num_classes=len(data.class_names),
-        config=config,
-        listener=listener,
-        strategy=strategy,
-    )
+    check_tries(tries, config.seed, strategy)
+
+    def train(run_config):
+        return train_model(
+            data.x_train,
+            data.y_train,
+            data.x_val,
+            data.y_val,
+            num_classes=len(data.class_names),
+            config=run_config,
+            listener=listener,
+            strategy=strategy,
+        )
+
+    result, selection = train_tries(train, config, tries, listener)
     card = model_card(data, result, name, strategy)
+    if tries > 1:
+        card.training["selection"] = selection
     if result.stopped_by_user or not distribute.is_chief(strategy):
         return result, None, card
     raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
