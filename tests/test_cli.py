@@ -10,8 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from har.cli import main
+from har.config import SHIPPED_MODELS_DIR
 from har.data.encode import write_mp4
 
 
@@ -173,3 +175,15 @@ def test_predict_picks_the_synthetic_pair_for_a_builtin_sample_and_the_real_pair
     assert pair["models"] == ["lrcn-ucf6", "convlstm-ucf6"]
     said = "Both models say" if pair["agree"] else "unsure: The models disagree (lrcn-ucf6 says"
     assert said in out
+
+
+def test_models_json_lists_every_card_without_the_reference_features(capsys):
+    code, out, _ = run_cli(capsys, "models", "--json")
+    cards = {c["name"]: c for c in json.loads(out)}
+    assert code == 0 and {"lrcn-ucf6", "convlstm-ucf6", "lrcn-paper4"} <= set(cards)
+    novelty = cards["lrcn-ucf6"]["calibration"]["novelty"]
+    assert novelty["reference_clips"] == cards["lrcn-ucf6"]["split"]["train"]
+    assert novelty["distance_above"] > 0 and "reference" not in novelty
+    # the card's own file keeps them: the novelty check still reads them from there
+    on_disk = json.loads((SHIPPED_MODELS_DIR / "lrcn-ucf6.json").read_text())
+    assert len(on_disk["calibration"]["novelty"]["reference"]) > 10_000

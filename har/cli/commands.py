@@ -312,7 +312,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     cards = list_models()
     if args.json:
-        print(json.dumps([card.to_dict() for card in cards], indent=2))
+        print(json.dumps([listed(card) for card in cards], indent=2))
         return 0
     if not cards:
         print("No models found. Train one with `har train`, or run `make models`.")
@@ -320,6 +320,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     for card in cards:
         print(f"{card.name:<24} {describe(card)}")
     return 0
+
+
+def listed(card) -> dict:
+    """A card as `har models --json` lists it: whole, but for an LRCN's reference features
+    (tens of KB of base64 that only the novelty check reads; they stay in the card's file)."""
+    data = card.to_dict()
+    novelty = data.get("calibration", {}).get("novelty")
+    if isinstance(novelty, dict) and "reference" in novelty:
+        novelty = {k: v for k, v in novelty.items() if k != "reference"}
+        data["calibration"] = {**data["calibration"], "novelty": novelty}
+    return data
 
 
 def cmd_frames(args: argparse.Namespace) -> int:
