@@ -11,7 +11,7 @@ from conftest import run_cli
 
 from har.config import SHIPPED_MODELS_DIR
 from har.errors import TrainingError
-from har.models.card import ModelCard, card_markdown
+from har.models.card import ModelCard, card_markdown, describe
 from har.training.fit import TrainingListener, train_model
 from har.training.recipe import MAX_SEED, TrainConfig
 from har.training.tries import MAX_TRIES, best_val_loss, check_tries, train_tries
@@ -90,7 +90,7 @@ def test_cli_refuses_tries_with_a_strategy_before_reading_data(tmp_path, capsys)
 
 def test_the_card_says_which_runs_there_were_and_tolerates_a_foreign_record():
     card = ModelCard.from_dict(json.loads((SHIPPED_MODELS_DIR / "lrcn-ucf6.json").read_text()))
-    assert "Kept the run" not in card_markdown(card)
+    assert "Kept the run" not in card_markdown(card) and "training runs" not in describe(card)
     card.training["selection"] = {
         "rule": "lowest validation loss",
         "chosen_seed": 2,
@@ -103,5 +103,6 @@ def test_the_card_says_which_runs_there_were_and_tolerates_a_foreign_record():
     text = card_markdown(card)
     assert "Kept the run of seed 2 out of 3 (seeds 1, 2, 3; best validation loss" in text
     assert "0.900, 0.812, n/a" in text and "test clips played no part" in text
+    assert "kept of 3 training runs by validation loss" in describe(card, bold=True)
     card.training["selection"] = {"tries": "<b>not a list of runs</b>", "chosen_seed": "x"}
-    assert "Kept the run" not in card_markdown(card)
+    assert "Kept the run" not in card_markdown(card) and "training runs" not in describe(card)

@@ -187,6 +187,9 @@ def describe(card: ModelCard, bold: bool = False) -> str:
         parts.append("not tested")
     if card.training.get("stopped_by_user"):
         parts.append(b(f"stopped early by the user after {card.training.get('epochs_run')} epochs"))
+    if _selection_lines(card.training.get("selection")):
+        runs = len(card.training["selection"]["tries"])
+        parts.append(text(f"kept of {runs} training runs by validation loss"))
     return " · ".join(parts)
 
 
