@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from har.config import PAPER_CLASSES, SAMPLES_DIR
@@ -97,9 +99,8 @@ def test_the_real_pair_answers_by_default_and_the_synthetic_pair_the_builtin_sam
     assert is_builtin_sample(sample) and not is_builtin_sample(tmp_path / sample.name)
 
 
-def test_retraining_one_shipped_model_keeps_the_others_figures(tmp_path):
-    """`train_shipped.py --models lrcn` rewrites the LRCN's row of results-<suffix>.md and keeps
-    the ConvLSTM's, which it did not retrain."""
+def train_shipped_script():
+    """scripts/train_shipped.py (what `make models` and `make real-models` run) as a module."""
     import importlib.util
 
     from har.config import REPO_ROOT
@@ -109,6 +110,13 @@ def test_retraining_one_shipped_model_keeps_the_others_figures(tmp_path):
     )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_retraining_one_shipped_model_keeps_the_others_figures(tmp_path):
+    """`train_shipped.py --models lrcn` rewrites the LRCN's row of results-<suffix>.md and keeps
+    the ConvLSTM's, which it did not retrain."""
+    script = train_shipped_script()
     head = "| model | split | test clips | accuracy | macro F1 | epochs |\n| --- | --- |\n"
     results = tmp_path / "results-ucf6.md"
     results.write_text(
@@ -122,3 +130,21 @@ def test_retraining_one_shipped_model_keeps_the_others_figures(tmp_path):
         "| convlstm-ucf6 | group | 145 | 80.0% | 0.794 | 40 |",
     ]
     assert script.keep_other_rows(table, tmp_path / "none.md", {"lrcn-ucf6"}) == table
+
+
+@pytest.mark.slow  # two one-epoch trainings
+def test_make_real_models_with_tries_saves_the_kept_run_with_its_card(tiny, tmp_path, monkeypatch):
+    """`make real-models ... TRIES=2`, on a tiny folder and one epoch: the script trains two
+    seeds, saves one model whose card lists both tries, and writes the results table."""
+    argv = ["train_shipped.py", "--data", str(tiny), "--classes", "Swing", "Punch"]
+    argv += ["--suffix", "tiny", "--models", "lrcn", "--skip-random", "--seed", "27"]
+    argv += ["--train-seed", "1", "--tries", "2", "--epochs", "1", "--out", str(tmp_path)]
+    monkeypatch.setattr("sys.argv", argv)
+    assert train_shipped_script().main() == 0
+    card = json.loads((tmp_path / "lrcn-tiny.json").read_text())
+    selection = card["training"]["selection"]
+    assert [t["seed"] for t in selection["tries"]] == [1, 2]
+    assert card["training"]["seed"] == selection["chosen_seed"] and card["split"]["seed"] == 27
+    assert "Kept the run of seed" in (tmp_path / "lrcn-tiny.md").read_text()
+    assert (tmp_path / "lrcn-tiny.keras").exists()
+    assert "| lrcn-tiny | group |" in (tmp_path / "results-tiny.md").read_text()
