@@ -75,3 +75,28 @@ def test_generate_dataset_writes_a_ucf50_folder_that_scan_reads(tmp_path):
         root, classes=["Swing", "Lunges"], groups=2, clips_per_group=2, workers=1, progress=False
     )
     assert clip.path.stat().st_mtime_ns == before
+
+
+def test_a_process_with_tensorflow_renders_in_threads_not_forked_children(tmp_path, monkeypatch):
+    """Forking a process that has TensorFlow loaded can abort the child (its runtime is not
+    fork-safe); the app, a training worker and the tests all have it loaded."""
+    import tensorflow  # noqa: F401  (loaded, as in those processes)
+
+    import har.data.synthetic as synthetic
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("forked worker processes from a process with TensorFlow loaded")
+
+    pools, threads = [], synthetic.ThreadPoolExecutor
+    monkeypatch.setattr(synthetic, "ProcessPoolExecutor", no_fork)
+    monkeypatch.setattr(
+        synthetic, "ThreadPoolExecutor", lambda **kw: pools.append(kw) or threads(**kw)
+    )
+    kw = {"classes": ["Swing"], "groups": 1, "clips_per_group": 3, "progress": False}
+    threaded = synthetic.generate_dataset(tmp_path / "threads", workers=2, **kw)
+    assert [p["max_workers"] for p in pools] == [2]
+    serial = synthetic.generate_dataset(tmp_path / "serial", workers=1, **kw)
+    clips = sorted(threaded.rglob("*.mp4"))
+    assert len(clips) == 3
+    for clip in clips:  # the same clips, byte for byte, as one by one
+        assert clip.read_bytes() == (serial / clip.relative_to(threaded)).read_bytes()

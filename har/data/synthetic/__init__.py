@@ -10,8 +10,9 @@ everywhere: they will not recognise real footage.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,16 @@ def _render_and_write(job: tuple) -> str:
     return str(path)
 
 
+def _pool(workers: int) -> Executor:
+    """Worker processes, except in a process that has TensorFlow loaded (the app, a training
+    worker, the tests): TensorFlow's runtime is not fork-safe, and a forked child aborted while
+    collecting a TensorFlow function it had inherited (seen in the test suite, 2026-12-03).
+    There, threads: the drawing holds the GIL, the encoding (PyAV) releases it."""
+    if "tensorflow" in sys.modules:
+        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="har-synth")
+    return ProcessPoolExecutor(max_workers=workers)
+
+
 def generate_dataset(
     out_dir: str | Path,
     classes: Sequence[str] | None = None,
@@ -164,7 +175,7 @@ def generate_dataset(
     if workers == 1 or len(todo) <= 2:
         results = map(_render_and_write, todo)
     else:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = _pool(workers)
         results = pool.map(_render_and_write, todo, chunksize=2)
     try:
         with reporting(progress, len(jobs), "synth", "clip", done=len(jobs) - len(todo)) as advance:
