@@ -5,9 +5,10 @@
 Trains once with at most --cap epochs and keeps, beside the weights early stopping restores,
 the best weights of epochs 1-40 (the recipe's cap for the ConvLSTM): up to epoch 40 the two
 runs are the same run, since nothing in the recipe depends on the cap. Both are then
-calibrated on the validation clips and tested on the test clips exactly as
-har.training.experiment.train_and_evaluate does. Group split seed 27. Prints both rows and
-writes benchmarks/results/epoch_cap.json. About 75 minutes for the ConvLSTM on a 2-core VM.
+calibrated on the validation clips and tested on the test clips by
+har.training.experiment.calibrate_and_test, as every trained model is. Group split seed 27.
+Prints both rows and writes benchmarks/results/epoch_cap.json. About 75 minutes for the
+ConvLSTM on a 2-core VM.
 """
 
 from __future__ import annotations
@@ -21,15 +22,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine, save_json  # noqa: E402
 
-import har.training.fit as fit  # noqa: E402
-from har.training.experiment import prepare_data, train_and_evaluate  # noqa: E402
+from har.training.experiment import (  # noqa: E402
+    calibrate_and_test,
+    model_card,
+    prepare_data,
+    train_and_evaluate,
+)
+from har.training.fit import TrainingListener  # noqa: E402
 from har.training.recipe import TrainConfig  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "epoch_cap.json"
 SHORT_CAP = 40
 
 
-class KeepShortCap(fit.TrainingListener):
+class KeepShortCap(TrainingListener):
     """Copies the weights of the best validation loss among the first SHORT_CAP epochs."""
 
     def __init__(self) -> None:
@@ -77,11 +83,8 @@ def main() -> int:
     rows = [row(f"up to {args.cap}", report, card, best + 1, losses[best])]
     # the same run's best weights among epochs 1-40, calibrated and tested the same way
     result.model.set_weights(keep.weights)
-    train_model, fit.train_model = fit.train_model, lambda *a, **k: result
-    try:
-        _, short_report, short_card = train_and_evaluate(data, config, "epoch-cap-40")
-    finally:
-        fit.train_model = train_model
+    short_card = model_card(data, result, "epoch-cap-40")
+    short_report = calibrate_and_test(result.model, short_card, data)
     rows.append(row(f"up to {SHORT_CAP}", short_report, short_card, keep.epoch, min(losses[:40])))
     for r in rows:
         flagged = r["calibration_test"]["flagged"]

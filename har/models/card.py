@@ -187,9 +187,9 @@ def describe(card: ModelCard, bold: bool = False) -> str:
         parts.append("not tested")
     if card.training.get("stopped_by_user"):
         parts.append(b(f"stopped early by the user after {card.training.get('epochs_run')} epochs"))
-    if _selection_lines(card.training.get("selection")):
-        runs = len(card.training["selection"]["tries"])
-        parts.append(text(f"kept of {runs} training runs by validation loss"))
+    selection = _selection(card.training.get("selection"))
+    if selection:
+        parts.append(text(f"kept of {len(selection[1])} training runs by validation loss"))
     return " · ".join(parts)
 
 
@@ -250,22 +250,30 @@ def card_markdown(card) -> str:
     return "\n".join(lines)
 
 
-def _selection_lines(selection) -> list[str]:
-    """Which training runs there were and why this one (har.training.tries); none if absent."""
+def _selection(selection) -> tuple[int, list[str], list[str]] | None:
+    """(chosen seed, each try's seed, each try's best validation loss) of a card's record of
+    several training runs (har.training.tries); None if absent or not one har wrote."""
     try:
-        tries = selection["tries"]
-        seeds = ", ".join(str(int(t["seed"])) for t in tries)
-        losses = ", ".join(
+        seeds = [str(int(t["seed"])) for t in selection["tries"]]
+        losses = [
             "n/a" if t["best_val_loss"] is None else f"{float(t['best_val_loss']):.3f}"
-            for t in tries
-        )
-        chosen = int(selection["chosen_seed"])
-    except (KeyError, TypeError, ValueError):  # no selection, or not one har wrote
+            for t in selection["tries"]
+        ]
+        return int(selection["chosen_seed"]), seeds, losses
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _selection_lines(record) -> list[str]:
+    """Which training runs there were and why this one; none without a record."""
+    selection = _selection(record)
+    if selection is None:
         return []
+    chosen, seeds, losses = selection
     return [
-        f"Kept the run of seed {chosen} out of {len(tries)} (seeds {seeds}; best validation "
-        f"loss {losses}): the one with the lowest validation loss. The test clips played no "
-        "part in the choice.",
+        f"Kept the run of seed {chosen} out of {len(seeds)} (seeds {', '.join(seeds)}; best "
+        f"validation loss {', '.join(losses)}): the one with the lowest validation loss. The "
+        "test clips played no part in the choice.",
         "",
     ]
 

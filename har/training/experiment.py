@@ -254,7 +254,13 @@ def train_and_evaluate(
         card.training["selection"] = selection
     if result.stopped_by_user or not distribute.is_chief(strategy):
         return result, None, card
-    raw = Predictor.from_model(result.model, card)  # no calibration on the card yet: raw softmax
+    return result, calibrate_and_test(result.model, card, data), card
+
+
+def calibrate_and_test(model, card: ModelCard, data: PreparedData) -> EvalReport:
+    """Fit a trained model's calibration on the validation clips and test it on the test
+    clips, as the app will judge it; both go on `card` (calibration, metrics)."""
+    raw = Predictor.from_model(model, card)  # no calibration on the card yet: raw softmax
     card.calibration = fit_calibration(
         *raw.outputs_batch(data.x_val), data.y_val, _train_features(raw, data)
     )
@@ -268,7 +274,7 @@ def train_and_evaluate(
     card.calibration["test"] = calibration_report(
         test_raw, probabilities, data.y_test, threshold, unsure
     )
-    return result, report, card
+    return report
 
 
 def _train_features(predictor, data: PreparedData) -> np.ndarray | None:
